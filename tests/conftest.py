@@ -1,0 +1,60 @@
+"""Shared fixtures: every test runs against an isolated home and XDG dirs in a temp dir."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from console.config import Settings, load_settings
+
+ISOLATED_VARS = (
+    "MLCONSOLE_HOME", "MLCONSOLE_CONTEXT", "MLCONSOLE_NAMESPACE", "MLFLOW_TRACKING_URI",
+    "MLCONSOLE_METRICS", "MLCONSOLE_READONLY", "MLCONSOLE_THEME", "MLCONSOLE_CONFIG", "NO_COLOR",
+    "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
+)
+
+# Snapshots show paths, so they need the same home on every run and every machine.
+SNAPSHOT_HOME = Path("/tmp/mlconsole-snapshots/home")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory, monkeypatch):
+    """No test reads the developer's config, home or credentials."""
+    xdg = tmp_path_factory.mktemp("xdg")
+    for var in ISOLATED_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(xdg / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(xdg / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(xdg / "state"))
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    yield
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def settings(home) -> Settings:
+    return load_settings({"home": str(home)}, env={})
+
+
+@pytest.fixture
+def snapshot_home() -> Path:
+    """The fixed home for snapshot tests, emptied before each."""
+    shutil.rmtree(SNAPSHOT_HOME, ignore_errors=True)
+    SNAPSHOT_HOME.mkdir(parents=True)
+    return SNAPSHOT_HOME
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The current (isolated) environment for a child `mlconsole` process."""
+    env = dict(os.environ)
+    env.update(extra)
+    return env

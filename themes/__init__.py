@@ -1,0 +1,1 @@
+"""Themes and Textual CSS for mlconsole."""
