@@ -20,12 +20,16 @@ from console.errors import (
     ReadOnly,
 )
 from console.types import (
+    ArtifactEntry,
     DeploymentSummary,
     Health,
+    MetricPoint,
+    ModelSignature,
     ModelVersion,
     Page,
     RegisteredModel,
     RolloutSummary,
+    RunInfo,
 )
 
 __all__ = [
@@ -84,7 +88,52 @@ class RegistryBackend(Backend, Protocol):
         ...
 
     def list_versions(self, name: str) -> list[ModelVersion]:
-        """All versions of a registered model, newest first."""
+        """All versions of a registered model, newest first, aliases filled in."""
+        ...
+
+    def get_model(self, name: str) -> RegisteredModel:
+        """One registered model with its aliases and tags. NotFound names it."""
+        ...
+
+    def get_version(self, name: str, ref: str) -> ModelVersion:
+        """A version by number ('3') or alias ('@champion' or 'champion')."""
+        ...
+
+    def get_run(self, run_id: str) -> RunInfo:
+        """The run: params, latest metrics, tags, logged dataset inputs."""
+        ...
+
+    def metric_history(self, run_id: str, key: str) -> list[MetricPoint]:
+        """Every logged value of one metric, by step."""
+        ...
+
+    def get_signature(self, name: str, version: str) -> ModelSignature | None:
+        """The version's signature and input example; None when the model has none."""
+        ...
+
+    def list_artifacts(self, name: str, version: str) -> list[ArtifactEntry]:
+        """The version's model files (`model/...`) and its run's own artifacts (`run/...`)."""
+        ...
+
+    # Changing calls. Callers go through console.registry_actions, which confirms the
+    # readonly setting and writes the audit log; backends only do the change.
+
+    def set_alias(self, name: str, alias: str, version: str) -> None:
+        """Point alias at version (moving it if it pointed elsewhere)."""
+        ...
+
+    def delete_alias(self, name: str, alias: str) -> None:
+        ...
+
+    def set_tag(self, name: str, key: str, value: str, version: str | None = None) -> None:
+        """Tag the registered model, or one version when `version` is given."""
+        ...
+
+    def delete_tag(self, name: str, key: str, version: str | None = None) -> None:
+        ...
+
+    def set_description(self, name: str, description: str, version: str | None = None) -> None:
+        """Edit the description of the model, or of one version."""
         ...
 
 

@@ -123,6 +123,84 @@ class ModelVersion:
     created_at: float | None = None
 
 
+@dataclass(frozen=True)
+class DatasetInput:
+    """A dataset logged as an input of a run (mlflow.log_input)."""
+
+    name: str
+    digest: str = ""
+    source_type: str = ""
+    source: str = ""
+    schema: str = ""
+    profile: str = ""
+    context: str = ""  # the mlflow.data.context tag: training, evaluation, ...
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One logged value of a metric."""
+
+    step: int
+    value: float
+    timestamp: float | None = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """The training run behind a model version."""
+
+    run_id: str
+    experiment_id: str = ""
+    experiment_name: str = ""
+    name: str = ""
+    status: str = ""
+    user: str = ""
+    start_time: float | None = None
+    end_time: float | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    datasets: list[DatasetInput] = field(default_factory=list)
+    artifact_uri: str = ""
+
+    @property
+    def git_commit(self) -> str:
+        return self.tags.get("mlflow.source.git.commit", "")
+
+    @property
+    def entry_point(self) -> str:
+        return self.tags.get("mlflow.source.name", "")
+
+
+@dataclass(frozen=True)
+class SignatureField:
+    """One named input or output column of a model signature."""
+
+    name: str
+    type: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class ModelSignature:
+    """What a model takes and returns, from its MLmodel file, plus its input example."""
+
+    inputs: list[SignatureField] = field(default_factory=list)
+    outputs: list[SignatureField] = field(default_factory=list)
+    params: list[SignatureField] = field(default_factory=list)
+    input_example: str = ""  # JSON text, as MLflow stored it
+    flavors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ArtifactEntry:
+    """A file or folder among a run's artifacts."""
+
+    path: str
+    is_dir: bool = False
+    size: int | None = None
+
+
 # --- governance ----------------------------------------------------------------------
 
 

@@ -27,6 +27,15 @@ def cell_width(cell: object) -> int:
     return cell_len(str(cell))
 
 
+def sort_key(cell: object) -> tuple:
+    """Numbers sort as numbers, everything else as case-insensitive text."""
+    text = cell.plain if isinstance(cell, Text) else str(cell)
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text.lower())
+
+
 @dataclass(frozen=True)
 class Row:
     """A table row: a stable key and the cells shown."""
@@ -40,9 +49,23 @@ class ResourceTable(Vertical):
 
     BINDINGS = [
         Binding("escape", "clear_filter", "Clear filter", id="table.clear_filter", show=False),
+        Binding("s", "sort", "Sort", id="table.sort", show=False),
+        Binding("S", "sort(True)", "Sort descending", id="table.sort_reverse", show=False),
     ]
 
     filter_text: reactive[str] = reactive("", init=False)
+
+    class FilterSubmitted(Message):
+        """Enter in the filter line: screens with server-side search may re-query."""
+
+        def __init__(self, table: ResourceTable, text: str) -> None:
+            super().__init__()
+            self.table = table
+            self.text = text
+
+        @property
+        def control(self) -> ResourceTable:
+            return self.table
 
     class Activated(Message):
         """A row was chosen with enter."""
@@ -63,6 +86,7 @@ class ResourceTable(Vertical):
         self.empty = empty
         self._rows: list[Row] = []
         self._message: str | None = None
+        self._sort: tuple[int, bool] | None = None  # (column, descending)
 
     def compose(self) -> ComposeResult:
         table = DataTable(cursor_type="row", zebra_stripes=True)
@@ -82,6 +106,19 @@ class ResourceTable(Vertical):
         """The filter line, mounted on first use (most tables are never filtered)."""
         boxes = self.query(".table-filter")
         return boxes.first(Input) if boxes else None
+
+    extra_note = ""
+    """Shown in the border subtitle, e.g. 'more: m loads the next page'."""
+
+    def action_sort(self, descending: bool = False) -> None:
+        """s: sort by the next column (cycling); S: the same column, descending."""
+        if descending:
+            column = self._sort[0] if self._sort else 0
+            self._sort = (column, not (self._sort or (0, False))[1])
+        else:
+            column = -1 if self._sort is None else self._sort[0]
+            self._sort = ((column + 1) % len(self.columns), False)
+        self._refill()
 
     def set_rows(self, rows: Sequence[Row]) -> None:
         """Replace the rows, keeping the cursor on the same key where it still exists."""
@@ -116,6 +153,10 @@ class ResourceTable(Vertical):
             except Exception:  # cursor outside the rows: nothing to keep
                 current = None
         shown = [row for row in self._rows if self._matches(row)]
+        if self._sort is not None:
+            column, descending = self._sort
+            shown.sort(key=lambda r: sort_key(r.cells[column] if column < len(r.cells) else ""),
+                       reverse=descending)
         # Widths are computed here, not by DataTable's auto-width (which measures on a later
         # idle and only ever widens), so a table looks the same however its rows arrived.
         table.clear(columns=True)
@@ -143,10 +184,15 @@ class ResourceTable(Vertical):
             text = ""
         note.update(text)
         note.display = bool(text)
+        notes = []
+        if self._sort is not None:
+            column, descending = self._sort
+            notes.append(f"sort {self.columns[column]} {'↓' if descending else '↑'}")
         if self.filter_text:
-            self.border_subtitle = f"/{self.filter_text}  {self.table.row_count}/{len(self._rows)}"
-        else:
-            self.border_subtitle = ""
+            notes.append(f"/{self.filter_text}  {self.table.row_count}/{len(self._rows)}")
+        if self.extra_note:
+            notes.append(self.extra_note)
+        self.border_subtitle = "  ".join(notes)
 
     # -- filter ---------------------------------------------------------------------
 
@@ -169,6 +215,7 @@ class ResourceTable(Vertical):
     @on(Input.Submitted, ".table-filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        self.post_message(self.FilterSubmitted(self, self.filter_text))
         event.input.display = bool(self.filter_text)
         self.table.focus()
 
