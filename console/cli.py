@@ -78,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if run is not None:
             return int(run(args, settings) or 0)
+        from console.commands.demo_cmd import first_run_seed, needs_first_run_seed
+
+        if needs_first_run_seed(settings):  # fresh embedded registry, not --readonly, no MLCONSOLE_NO_DEMO
+            first_run_seed(settings)
         from console.app import MLConsoleApp
 
         MLConsoleApp(settings).run()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 
+clock = time.time
+"""The 'now' that ages are measured from; snapshot tests pin it."""
+
 
 def age(timestamp: float | None, now: float | None = None) -> str:
     """k9s-style age: 42s, 7m, 3h, 12d."""
     if not timestamp:
         return ""
-    seconds = max(0, int((now or time.time()) - timestamp))
+    seconds = max(0, int((now or clock()) - timestamp))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"

@@ -60,7 +60,7 @@ class VersionDetailScreen(RegistryActions, ViewScreen):
             with TabPane("Run", id="run"):
                 with Horizontal(id="run-tables"):
                     yield ResourceTable(["param", "value"], empty="no params", id="run-params", classes="panel")
-                    yield ResourceTable(["metric", "value"], empty="no metrics", id="run-metrics",
+                    yield ResourceTable(["value", "metric"], empty="no metrics", id="run-metrics",
                                         classes="panel")
                 yield MetricChart(id="run-chart")
             with TabPane("Data", id="data"):
@@ -166,7 +166,8 @@ class VersionDetailScreen(RegistryActions, ViewScreen):
             metrics.show_message("")
             return
         params.set_rows([Row(k, (k, v)) for k, v in sorted(run.params.items())])
-        metrics.set_rows([Row(k, (k, f"{v:.4g}")) for k, v in sorted(run.metrics.items())])
+        # value first: metric names run long, and a narrow panel must still show the number
+        metrics.set_rows([Row(k, (f"{v:.4g}", k)) for k, v in sorted(run.metrics.items())])
         datasets = self.query_one("#data-inputs", ResourceTable)
         datasets.set_rows([
             Row(f"{d.name}:{d.digest}:{d.context}",
@@ -176,7 +177,11 @@ class VersionDetailScreen(RegistryActions, ViewScreen):
         if run.datasets:
             self._show_schema(run.datasets[0])
         if run.metrics:
-            self._plot_metric(sorted(run.metrics)[0])
+            # Open on a curve rather than a single number: losses and AUCs are what runs log by step.
+            names = sorted(run.metrics)
+            first = next((k for k in names if "loss" in k), next((k for k in names if "auc" in k), names[0]))
+            metrics.table.move_cursor(row=names.index(first))
+            self._plot_metric(first)
 
     def _show_schema(self, dataset) -> None:
         text = Text()

@@ -68,3 +68,23 @@ def mlflow_server(tmp_path_factory):
     server = start_mlflow_server(tmp_path_factory.mktemp("mlflow-server"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def seeded_home(tmp_path_factory):
+    """A home whose embedded sqlite registry holds the demo workspace (seeded once per session)."""
+    from backends.mlflow.demo_seed import seed_demo
+    from console.config import default_registry_uri
+
+    home = tmp_path_factory.mktemp("seeded-home")
+    seed_demo(default_registry_uri(home), home, progress=lambda _line: None)
+    yield home
+
+
+@pytest.fixture(scope="session")
+def seeded_server(mlflow_server, tmp_path_factory):
+    """The session's MLflow server with the demo workspace seeded into it (once per session)."""
+    from backends.mlflow.demo_seed import seed_demo
+
+    seed_demo(mlflow_server.url, tmp_path_factory.mktemp("seeded-server-home"), progress=lambda _line: None)
+    yield mlflow_server

@@ -1,0 +1,1 @@
+"""Bundled data: the deterministic synthetic datasets behind `mlconsole demo`."""
