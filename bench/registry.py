@@ -61,8 +61,8 @@ async def main():
                 result["in_process"] = time.perf_counter() - T0
                 result["rows"] = rows
                 break
-            if models is not None and models._message:
-                result["error"] = models._message
+            if models is not None and models.message:
+                result["error"] = models.message
                 break
             await pilot.pause(0.005)
         else:

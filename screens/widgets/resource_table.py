@@ -107,6 +107,11 @@ class ResourceTable(Vertical):
         boxes = self.query(".table-filter")
         return boxes.first(Input) if boxes else None
 
+    @property
+    def message(self) -> str | None:
+        """The message shown instead of rows (a backend error), if any."""
+        return self._message
+
     extra_note = ""
     """Shown in the border subtitle, e.g. 'more: m loads the next page'."""
 
