@@ -8,6 +8,7 @@ its timestamps pinned afterwards, and the views' clock pinned too.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -27,8 +28,10 @@ def snapshot_registry() -> Path:
     shutil.rmtree(SNAPSHOT_REGISTRY_HOME, ignore_errors=True)
     SNAPSHOT_REGISTRY_HOME.mkdir(parents=True)
     seeder = Path(__file__).with_name("seed_snapshot_registry.py")
+    # No git commit either: the demo records the checkout's HEAD, which changes every commit.
+    env = dict(os.environ, GIT_DIR=str(SNAPSHOT_REGISTRY_HOME / "no-git"))
     subprocess.run([sys.executable, str(seeder), str(SNAPSHOT_REGISTRY_HOME)], check=True,
-                   cwd=Path(__file__).resolve().parents[2], timeout=300)
+                   cwd=Path(__file__).resolve().parents[2], timeout=300, env=env)
     db = SNAPSHOT_REGISTRY_HOME / "registry" / "mlflow.db"
     con = sqlite3.connect(db)
     with con:
