@@ -87,6 +87,7 @@ class ResourceTable(Vertical):
         self._rows: list[Row] = []
         self._message: str | None = None
         self._sort: tuple[int, bool] | None = None  # (column, descending)
+        self._loaded = False  # until the first rows arrive, say so rather than "empty"
 
     def compose(self) -> ComposeResult:
         table = DataTable(cursor_type="row", zebra_stripes=True)
@@ -131,12 +132,14 @@ class ResourceTable(Vertical):
             return  # a periodic reload that changed nothing must not reset scroll or widths
         self._rows = list(rows)
         self._message = None
+        self._loaded = True
         self._refill()
 
     def show_message(self, message: str) -> None:
         """Show a message instead of rows (e.g. 'registry down: ...')."""
         self._rows = []
         self._message = message
+        self._loaded = True
         self._refill()
 
     def _matches(self, row: Row) -> bool:
@@ -181,6 +184,8 @@ class ResourceTable(Vertical):
         note = self.query_one(".table-message", Static)
         if self._message:
             text = self._message
+        elif not self._loaded:
+            text = "loading…"
         elif not self._rows:
             text = self.empty
         elif self.table.row_count == 0:

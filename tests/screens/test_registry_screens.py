@@ -139,3 +139,49 @@ async def test_unknown_model_detail_is_a_message_not_a_crash(seeded_server, home
         app.push_screen(VersionDetailScreen(ref, "1"))
         await settle(pilot)
         assert any("ghost" in n.message for n in app._notifications)
+
+
+class _Slow(__import__("http.server").server.BaseHTTPRequestHandler):
+    """A registry that takes its time: every answer comes after a delay."""
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        import time
+
+        time.sleep(self.server.delay)
+        body = b'{"registered_models": []}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+async def test_a_slow_registry_never_freezes_the_console(home):
+    import http.server
+    import threading
+    import time
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Slow)
+    server.delay = 2.0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        app = make_app(home, registry=f"http://127.0.0.1:{server.server_port}")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("3")
+            await pilot.pause(0.3)
+            table = app.screen.query_one("#registry-models", ResourceTable)
+            assert "loading" in str(table.query_one(".table-message").render())
+            started = time.monotonic()
+            await pilot.press("5")  # keys still work while the registry is answering
+            await pilot.pause()
+            assert app.current_mode == "cluster" and time.monotonic() - started < 1.0
+            await pilot.press("3")
+            await settle(pilot)
+            assert "no registered models" in str(table.query_one(".table-message").render())
+    finally:
+        server.shutdown()
