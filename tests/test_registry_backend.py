@@ -120,3 +120,17 @@ def test_server_that_refuses_says_which_credentials(status):
         assert health.state == HealthState.DOWN and "MLFLOW_TRACKING_TOKEN" in health.reason
     finally:
         server.shutdown()
+
+
+def test_first_page_from_a_server_does_not_import_mlflow(seeded_server):
+    """Importing mlflow costs over a second: the list view reads the REST API directly."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import sys, json\nfrom backends.mlflow.registry import MlflowRegistry\n"
+            f"page = MlflowRegistry({seeded_server.url!r}).list_models(max_results=5)\n"
+            "print(json.dumps([len(page.items), 'mlflow' in sys.modules]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    count, imported = json.loads(out.stdout.strip().splitlines()[-1])
+    assert count >= 2 and not imported
