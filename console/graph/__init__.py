@@ -1,0 +1,1 @@
+"""Inference graphs: the SeldonDeployment spec, validation, layout and the in-process executor."""

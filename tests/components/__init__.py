@@ -1,0 +1,1 @@
+"""User components written exactly as for Seldon Core's Python wrapper (no mlconsole imports)."""
