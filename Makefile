@@ -43,6 +43,7 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/registry.py
+	$(BIN)/python bench/graph.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
