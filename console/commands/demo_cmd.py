@@ -75,6 +75,10 @@ def _seed(settings: Settings) -> None:
 
     summary = _guarded(lambda: seed_demo(settings.registry, settings.home, progress=progress),
                        mask_uri(settings.registry))
+    from console.graph.demo_graph import write_demo_graph
+
+    graph = _guarded(lambda: write_demo_graph(settings.home), mask_uri(settings.registry))
+    progress(f"demo graph: {graph} (application -> bureau -> outliers -> A/B champion|challenger -> decision)")
     AuditLog(settings.home).append("registry.seed", "demo workspace", after=summary.describe())
     print(f"demo workspace ready in {mask_uri(settings.registry)}: {summary.describe()}")
 
