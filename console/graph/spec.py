@@ -127,6 +127,19 @@ class Predictor:
     line: int | None = field(default=None, compare=False)
 
 
+def containers_by_name(predictor: Predictor) -> dict[str, dict[str, Any]]:
+    """The containers of a predictor's componentSpecs by name (Seldon matches them to nodes by name)."""
+    out: dict[str, dict[str, Any]] = {}
+    specs = predictor.component_specs if isinstance(predictor.component_specs, list) else []
+    for spec in specs:
+        pod = spec.get("spec") if isinstance(spec, dict) else None
+        containers = pod.get("containers") if isinstance(pod, dict) else None
+        for c in containers if isinstance(containers, list) else []:
+            if isinstance(c, dict) and isinstance(c.get("name"), str):
+                out.setdefault(c["name"], c)
+    return out
+
+
 @dataclass
 class Deployment:
     """A SeldonDeployment: metadata plus predictors."""
