@@ -70,6 +70,28 @@ def _input_columns(model: Any) -> list[str] | None:
     return list(schema.input_names())
 
 
+def _float_columns(model: Any) -> list[str]:
+    """Signature columns typed float or double: JSON writes 29400 for 29400.0, and MLflow's
+    schema enforcement refuses to widen int64 to float64 on its own."""
+    try:
+        schema = model.metadata.get_input_schema()
+        if schema is None or schema.is_tensor_spec() or not schema.has_input_names():
+            return []
+        return [name for name, kind in schema.input_types_dict().items()
+                if str(getattr(kind, "name", kind)).lower() in ("double", "float")]
+    except Exception:  # no usable schema: nothing to widen
+        return []
+
+
+def _schema_problem(exc: BaseException) -> str:
+    """The useful sentence of an MLflow schema error (its first line repeats the whole frame)."""
+    text = str(exc)
+    if "Error:" in text:
+        text = text.rsplit("Error:", 1)[1]
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "input rejected"
+
+
 class LoadedModel:
     """A loaded pyfunc as the executor calls it: predict(frame), input schema errors typed."""
 
@@ -77,15 +99,20 @@ class LoadedModel:
         self.uri = uri
         self.model = model
         self.columns = _input_columns(model)
+        self.float_columns = _float_columns(model)
 
     def __call__(self, data: Any) -> Any:
+        if self.float_columns and hasattr(data, "columns"):
+            ints = [c for c in self.float_columns if c in data.columns and data[c].dtype.kind in "iu"]
+            if ints:
+                data = data.astype({c: "float64" for c in ints})
         try:
             return self.model.predict(data)
         except Exception as exc:
             if type(exc).__name__ == "MlflowException":
                 # Schema enforcement: the input does not fit the signature. Say so plainly.
-                text = str(exc).strip().splitlines()[0] if str(exc).strip() else "input rejected"
-                raise InvalidSpec(f"model {self.uri} rejected its input: {text}", target=self.uri) from exc
+                raise InvalidSpec(f"model {self.uri} rejected its input: {_schema_problem(exc)}",
+                                  target=self.uri) from exc
             raise
 
 

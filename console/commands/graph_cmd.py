@@ -39,6 +39,16 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     export.add_argument("--force", action="store_true", help="export even when validation finds errors")
     export.set_defaults(run=run_export)
 
+    run = gsub.add_parser("run", help="send one request through the graph in-process (Seldon v1 JSON)",
+                          parents=parents)
+    _file_arguments(run)
+    run.add_argument("--input", required=True, metavar="JSON|@FILE",
+                     help='the request: Seldon v1 JSON, e.g. \'{"data": {"names": [...], "ndarray": [[...]]}}\', '
+                          "or @path to a file holding it")
+    run.add_argument("--predictor", default=None, help="which predictor (default: the first non-shadow)")
+    run.add_argument("--trace", action="store_true", help="also print each node's output and latency")
+    run.set_defaults(run=run_graph)
+
 
 def _file_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="a SeldonDeployment manifest, YAML or JSON ('-' for stdin)")
@@ -187,4 +197,43 @@ def run_export(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(text)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def run_graph(args: argparse.Namespace, settings: Settings) -> int:
+    """Run one request through the graph with the registry's models; print the Seldon v1 response."""
+    import json
+
+    from backends.mlflow.model_loader import MlflowModelSource
+    from console.commands.output import print_json
+    from console.graph.executor import GraphExecutor
+
+    text = args.input
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InvalidSpec(f"cannot read the request file {text[1:]}: {exc.strerror}") from exc
+    dep = _load(args)
+    predictor = None
+    if args.predictor:
+        predictor = next((p for p in dep.predictors if p.name == args.predictor), None)
+        if predictor is None:
+            raise InvalidSpec(f"no predictor {args.predictor!r} in {dep.name}",
+                              hint="predictors: " + ", ".join(p.name for p in dep.predictors))
+    executor = GraphExecutor(dep, MlflowModelSource(settings.registry), predictor=predictor)
+    result = executor.run(text, record=args.trace)
+    print_json(result.response)
+    if args.trace:
+        for node in result.nodes:
+            out = node.output
+            if out is not None and hasattr(out, "names"):
+                rows = out.rows() if out.is_tabular() else out.data
+                shown = json.dumps({"names": out.names, "data": rows[:2] if isinstance(rows, list) else rows},
+                                   default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v))
+            else:
+                shown = json.dumps(out, default=str)
+            route = f" route {node.route}" if node.route is not None else ""
+            print(f"{node.name:<20} {node.type:<18} {node.seconds * 1000:8.2f} ms{route}  {shown[:100]}",
+                  file=sys.stderr)
     return 0
