@@ -14,7 +14,8 @@ import yaml
 from tests.conftest import subprocess_env
 
 REPO = Path(__file__).resolve().parents[1]
-SELDON = REPO.parent / "shared" / "fixtures" / "seldon"
+from tests.seldon_fixtures import SELDON  # noqa: E402
+
 IRIS_AB = SELDON / "examples" / "iter8_progressive_rollout_single_sdep_abtest.yaml"
 PROBLEM_LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<severity>error|warning): (?P<path>\S+): (?P<rest>.+)$")
 

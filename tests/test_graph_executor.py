@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import random
 import threading
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,7 +24,9 @@ from console.graph.spec import deployment_from_dict
 CHAMPION = "models:/credit-risk@champion"
 V2 = "models:/credit-risk/2"
 V3 = "models:/credit-risk/3"
-SELDON_EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "seldon" / "examples"
+from tests.seldon_fixtures import SELDON  # noqa: E402
+
+SELDON_EXAMPLES = SELDON / "examples"
 
 
 def sdep(graph: str, name: str = "test") -> object:

@@ -12,7 +12,8 @@ from console.graph.spec import Deployment, Node, Parameter, Predictor
 from console.graph.validate import has_errors, validate
 
 REPO = Path(__file__).resolve().parents[1]
-SELDON = REPO.parent / "shared" / "fixtures" / "seldon"
+from tests.seldon_fixtures import SELDON  # noqa: E402
+
 EXAMPLES = sorted((SELDON / "examples").glob("*.yaml"))
 
 

@@ -31,7 +31,8 @@ from console.graph.spec import (
 from console.graph.validate import Problem, validate
 
 REPO = Path(__file__).resolve().parents[1]
-SELDON = REPO.parent / "shared" / "fixtures" / "seldon"
+from tests.seldon_fixtures import SELDON  # noqa: E402
+
 EXAMPLES = sorted((SELDON / "examples").glob("*.yaml"))
 TEXTS = [p.read_text() for p in EXAMPLES]
 DOCS = [next(d for d in yaml.safe_load_all(t) if isinstance(d, dict) and d.get("kind") == "SeldonDeployment")

@@ -9,7 +9,7 @@ from console.graph.manifest_io import load_file, load_manifest
 from console.graph.spec import Deployment, Node, Parameter, Predictor
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((REPO.parent / "shared" / "fixtures" / "seldon" / "examples").glob("*.yaml"))
+from tests.seldon_fixtures import EXAMPLES  # noqa: E402
 
 CREDIT = load_manifest("""
 apiVersion: machinelearning.seldon.io/v1

@@ -11,7 +11,8 @@ from console.graph.manifest_io import dump_json, dump_yaml, load_file, load_mani
 from console.graph.spec import Deployment, Node, Parameter, Predictor, deployment_to_dict
 
 REPO = Path(__file__).resolve().parents[1]
-SELDON = REPO.parent / "shared" / "fixtures" / "seldon"
+from tests.seldon_fixtures import SELDON  # noqa: E402
+
 EXAMPLES = sorted((SELDON / "examples").glob("*.yaml"))
 
 

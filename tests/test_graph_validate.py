@@ -12,7 +12,7 @@ from console.graph.spec import Deployment, Node, Parameter, Predictor
 from console.graph.validate import COMPONENT_RULES, Problem, has_errors, validate
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((REPO.parent / "shared" / "fixtures" / "seldon" / "examples").glob("*.yaml"))
+from tests.seldon_fixtures import EXAMPLES  # noqa: E402
 
 HEAD = """\
 apiVersion: machinelearning.seldon.io/v1
