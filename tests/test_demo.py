@@ -170,6 +170,9 @@ def test_demo_seeds_then_writes_one_audit_entry(home, monkeypatch, capsys):
                           aliases={"credit-risk": {"champion": "1", "challenger": "2"}})
     calls = []
     monkeypatch.setattr(demo_seed, "seed_demo", lambda uri, h, progress: calls.append((uri, h)) or summary)
+    import console.graph.demo_graph as demo_graph
+
+    monkeypatch.setattr(demo_graph, "write_demo_graph", lambda h: h / "graphs" / "credit-risk.yaml")
     assert main(["--home", str(home), "demo"]) == 0
     assert calls == [(default_registry_uri(home), home)]
     [entry] = AuditLog(home).entries()

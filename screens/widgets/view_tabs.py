@@ -32,17 +32,23 @@ class ViewTabs(Static):
 
     def _redraw(self, _value: object = None) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
-        # At 80 columns all eight views fit only without the program's name.
-        if self.size.width == 0 or self.size.width >= 92:
+        readonly = bool(getattr(self.app, "readonly_label", ""))
+        # At 80 columns all eight views fit only without the program's name, and with the
+        # readonly badge first and short: it must never be the part that is cut off.
+        wide = self.size.width == 0 or self.size.width >= 92
+        if wide:
             text.append(" mlconsole ", style="bold reverse")
+        elif readonly:
+            text.append(" RO ", style="bold reverse")
+        gap = " " if wide or not readonly else ""
         for number, (mode, label) in enumerate(VIEWS, 1):
             text.append(" ")
             if mode == self.current:
-                text.append(f" {number} {label} ", style="bold reverse")
+                text.append(f" {number}{gap}{label} ", style="bold reverse")
             else:
                 text.append(str(number), style="bold")
-                text.append(f" {label}")
-        if getattr(self.app, "readonly_label", ""):
+                text.append(f"{gap}{label}")
+        if readonly and wide:
             text.append("  ")
             text.append(" READONLY ", style="bold reverse")
         self.update(text)
