@@ -226,6 +226,16 @@ children:
     assert seen == {0, 1}
 
 
+def importable(module_name: str, cls: type) -> None:
+    """Make cls importable as module_name.ClassName, as a user's component module would be."""
+    import sys
+    import types
+
+    module = types.ModuleType(module_name)
+    setattr(module, cls.__name__, cls)
+    sys.modules[module_name] = module
+
+
 def test_router_minus_one_runs_every_child_and_answers_the_first():
     """Seldon v1: route -1 sends to all children; without AGGREGATE the first child's answer wins."""
 
@@ -233,12 +243,7 @@ def test_router_minus_one_runs_every_child_and_answers_the_first():
         def route(self, features, names):
             return -1
 
-    import sys
-    import types
-
-    module = types.ModuleType("all_router_mod")
-    module.AllRouter = AllRouter
-    sys.modules["all_router_mod"] = module
+    importable("all_router_mod", AllRouter)
     graph = """
 name: fan-out
 type: ROUTER
@@ -258,12 +263,7 @@ def test_router_minus_two_skips_the_children():
         def route(self, features, names):
             return -2
 
-    import sys
-    import types
-
-    module = types.ModuleType("skip_router_mod")
-    module.SkipRouter = SkipRouter
-    sys.modules["skip_router_mod"] = module
+    importable("skip_router_mod", SkipRouter)
     graph = """
 name: gate
 type: ROUTER
