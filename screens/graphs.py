@@ -24,7 +24,11 @@ PATTERNS = ("*.yaml", "*.yml", "*.json")
 class GraphsScreen(ViewScreen):
     VIEW = "graphs"
 
-    BINDINGS = [Binding("r", "reload", "Reload", id="graphs.reload")]
+    BINDINGS = [
+        Binding("r", "reload", "Reload", id="graphs.reload"),
+        Binding("e", "open_builder", "Edit in builder", id="graphs.edit"),
+        Binding("n", "new_graph", "New graph", id="graphs.new"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -49,7 +53,7 @@ class GraphsScreen(ViewScreen):
         self.query_one("#graphs-list", ResourceTable).table.focus()
 
     def _scan(self) -> list[Row]:
-        folder = Path(self.app.settings.home) / "graphs"
+        folder = self.folder
         files = sorted({p for pattern in PATTERNS for p in folder.glob(pattern)}) if folder.is_dir() else []
         found, rows = {}, []
         for path in files:
@@ -74,6 +78,35 @@ class GraphsScreen(ViewScreen):
 
     def action_reload(self) -> None:
         self.refresh_data()
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.app.settings.home) / "graphs"
+
+    @on(ResourceTable.Activated, "#graphs-list")
+    def _activated(self, event: ResourceTable.Activated) -> None:
+        self.action_open_builder()
+
+    def action_open_builder(self) -> None:
+        from screens.graph_builder import open_builder
+
+        table = self.query_one("#graphs-list", ResourceTable).table
+        if not table.row_count:
+            self.notify("no graph to edit: n starts a new one", severity="warning", timeout=4)
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        open_builder(self.app, path=self.folder / str(key))
+
+    def action_new_graph(self) -> None:
+        from screens.graph_builder import open_builder
+        from screens.text_prompt import TextPrompt
+
+        def named(name: str | None) -> None:
+            if name and name.strip():
+                open_builder(self.app, new_name=name.strip(), folder=self.folder)
+
+        self.app.push_screen(TextPrompt("New graph — the SeldonDeployment's name", placeholder="fraud-scoring",
+                                        hint="saved as home/graphs/NAME.yaml by ctrl+s in the builder"), named)
 
     @on(DataTable.RowHighlighted, "#graphs-list DataTable")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -88,6 +88,17 @@ class MlflowRegistry:
 
         return MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
 
+    @cached_property
+    def models(self):
+        """A ModelSource loading `models:/` URIs from this registry as pyfunc, each once."""
+        from backends.mlflow.model_loader import MlflowModelSource
+
+        return MlflowModelSource(self.uri)
+
+    def model_source(self):
+        """What graph executors load models through (one cache per console)."""
+        return self.models
+
     def _call(self, what: str, fn, *args, **kwargs):
         """Run a client call, turning every failure into a typed port error."""
         try:
