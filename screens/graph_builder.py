@@ -135,6 +135,7 @@ class GraphBuilderScreen(ViewScreen):
         """Rebuild tree, drawing and header from the draft, then validate in the background."""
         if select is not None:
             self.selected = select
+        self.selected = self._existing(self.selected)
         try:
             self.deployment = self.draft.deployment()
         except ConsoleError as exc:  # an edit that cannot be read back is refused before it lands
@@ -144,6 +145,18 @@ class GraphBuilderScreen(ViewScreen):
         self._header()
         self._draw()
         self._validate()
+
+    def _existing(self, at: Address) -> Address:
+        """at, or its nearest ancestor that still exists (after an undo took a node away)."""
+        while at.node is not None:
+            try:
+                self.draft.node(at)
+                return at
+            except ConsoleError:
+                at = at.parent if at.node else Address(at.predictor, None)
+        if at.predictor >= len(self.draft.predictors()):
+            return Address(0, None)
+        return at
 
     def _header(self) -> None:
         path = self.draft.path.name if self.draft.path else "(not saved yet)"

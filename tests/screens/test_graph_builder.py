@@ -1,6 +1,10 @@
 """The graph builder, driven by keys: build a 4-node graph, validate it live, undo, save, try it."""
 
+import subprocess
+import sys
+
 import pytest
+import yaml
 from textual.widgets import Input
 
 from console.config import default_registry_uri
@@ -11,6 +15,7 @@ from screens.try_graph import TryGraphScreen
 from screens.widgets.resource_table import ResourceTable
 from tests.screens.helpers import make_app, settle
 from tests.screens.test_graphs_view import graphs_home
+from tests.test_graph_export import assert_valid_for_seldon, crd_schema  # noqa: F401 - crd_schema is a fixture
 
 
 def problems(app) -> str:
@@ -218,3 +223,47 @@ def test_try_graph_snapshot(snap_compare, snapshot_registry, snapshot_home, pinn
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_done_when_the_demo_graph_gains_a_node_and_exports_valid_for_seldon(seeded_home, home, tmp_path,
+                                                                                  crd_schema):  # noqa: F811
+    """The issue's story: open the demo graph, add a node, see validation, save, export for Seldon."""
+    app = graphs_home(home, seeded_home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("down", "down", "enter")
+        await settle(pilot)
+        screen = app.screen
+        for _ in range(4):
+            await pilot.press("down")  # ab-test
+        await add(pilot, "combiner: av")  # a third child of RANDOM_ABTEST: validation objects
+        assert "has 3 children" in problems(app)
+        assert "has 0 children; it needs at least two" in problems(app)
+        await pilot.press("u")  # take it back; put the combiner above the champion instead
+        await settle(pilot)
+        await pilot.press("down")  # champion
+        await pilot.press("i", *"combiner: av", "enter")
+        await settle(pilot)
+        await pilot.press("down")  # champion, now under the combiner
+        await pilot.press("x")  # cut it: the combiner is selected now
+        await settle(pilot)
+        assert screen.draft.node(screen.selected)["name"] == "ensemble"
+        await pilot.press("p")  # paste champion back under the combiner
+        await settle(pilot)
+        await pilot.press("up")
+        await add(pilot, "mlflow", "credit-risk/3")  # and a second member: version 3
+        await settle(pilot)
+        assert not [p for p in screen.problems if p.is_error], problems(app)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+
+    saved = home / "graphs" / "credit-risk.yaml"
+    names = [n.name for _, n in load_file(saved).nodes()]
+    assert names[4:] == ["ab-test", "ensemble", "champion", "credit-risk-v3", "challenger"], names
+    out = tmp_path / "seldon.yaml"
+    done = subprocess.run([sys.executable, "-m", "console.cli", "graph", "export", str(saved), "--target", "seldon",
+                           "-o", str(out), "--home", str(home), "--registry", default_registry_uri(seeded_home)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert_valid_for_seldon(yaml.safe_load(out.read_text()), crd_schema)
