@@ -231,7 +231,13 @@ class MLConsoleApp(App):
             return
         if command.view:
             self.switch_view(command.view)
-            if arg:
+            if arg and command.view == "graphs":
+                from pathlib import Path
+
+                from screens.graph_builder import open_builder
+
+                open_builder(self, path=Path(arg).expanduser())
+            elif arg:
                 self.notify(f":{command.name} {arg}: opening a path arrives with the {command.view} view",
                             severity="warning", timeout=5)
         elif command.name == "help":

@@ -267,3 +267,16 @@ async def test_done_when_the_demo_graph_gains_a_node_and_exports_valid_for_seldo
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert_valid_for_seldon(yaml.safe_load(out.read_text()), crd_schema)
+
+
+async def test_colon_graph_opens_any_manifest_file_and_a_missing_one_says_so(home, tmp_path):
+    from tests.seldon_fixtures import EXAMPLES
+
+    app = make_app(home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press(":", *f"graph {tmp_path}/nope.yaml", "enter")
+        await settle(pilot)
+        assert "no such file" in notices(app) and not isinstance(app.screen, GraphBuilderScreen)
+        await pilot.press(":", *f"graph {EXAMPLES[0]}", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, GraphBuilderScreen) and app.screen.draft.path == EXAMPLES[0]
