@@ -1,0 +1,412 @@
+"""One predictor replica: its whole graph in-process behind Seldon v1 and Open Inference (V2) HTTP.
+
+    python -m backends.local.serving.graph_server --manifest PATH --predictor NAME \\
+        --deployment NAME --replica I --port N --port-file PATH --registry TRACKING_URI \\
+        --home HOME [--host 127.0.0.1]
+
+Models load before the socket opens, so once the port file exists the replica is ready.
+Endpoints: POST /api/v1.0/predictions, /api/v1.0/feedback (and /api/v0.1/...); GET
+/v2/health/live, /v2/health/ready, /v2/models/{name}, /v2/models/{name}/ready; POST
+/v2/models/{name}/infer; GET /health/ping, /live, /ready, /metrics. A bad request gets 400 and
+a failing node 500, in Seldon's error shape on v1 and {"error": ...} on V2; either way one
+line goes to stderr and the process keeps serving.
+
+The graph runs on the event loop while it answers fast (that is quicker than handing each
+call to a thread), and moves to a worker thread once its calls grow slow, so that health
+checks and /metrics scrapes keep answering while a heavy model works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from backends.local.serving.metrics import GraphMetrics, NodeLabels, exposition
+from backends.local.serving.process import MAX_BODY, run, serve, setup_logging
+from backends.local.serving.protocols import dumps, seldon_failure, seldon_to_v2, v2_error, v2_to_seldon
+from console.errors import ConsoleError, InvalidSpec
+
+log = logging.getLogger("mlconsole.serving")
+_perf = time.perf_counter
+JSON = "application/json"
+PUID_HEADER = "Seldon-Puid"
+# Above this average time per call (seconds) the graph runs in a worker thread, not on the loop.
+# Measured here: a 2 ms sklearn pyfunc serves 15-20% fewer requests from the thread, while a
+# 20 ms stall of the loop is harmless to health checks and scrapes.
+OFFLOAD_AFTER = 0.020
+SERVICES = {"MODEL": "/predict", "TRANSFORMER": "/transform-input", "OUTPUT_TRANSFORMER": "/transform-output",
+            "ROUTER": "/route", "COMBINER": "/aggregate"}
+MLFLOW_TYPES = {"boolean": "BOOL", "integer": "INT32", "long": "INT64", "float": "FP32", "double": "FP64",
+                "string": "BYTES", "binary": "BYTES", "datetime": "BYTES"}
+
+
+def image_and_version(runs: str, container_image: str | None = None) -> tuple[str, str]:
+    """Seldon's model_image / model_version labels: the container image split at its tag, or the
+    model URI split at its alias or version (models:/credit-risk@champion -> models:/credit-risk, champion)."""
+    if container_image:
+        name, _, tag = container_image.rpartition(":")
+        return (name, tag) if name and "/" not in tag else (container_image, "")
+    if runs.startswith("models:/"):
+        rest = runs[len("models:/"):]
+        if "@" in rest:
+            name, _, version = rest.rpartition("@")
+            return "models:/" + name, version
+        name, _, version = rest.rpartition("/")
+        if name and version.isdigit():
+            return "models:/" + name, version
+    return runs, ""
+
+
+class GraphServer:
+    """The HTTP face of one GraphExecutor, with its metrics."""
+
+    def __init__(self, executor: Any, deployment: str, predictor: Any, replica: int) -> None:
+        from console.graph.executor import node_type
+        from console.graph.spec import containers_by_name
+
+        self.executor = executor
+        self.deployment = deployment
+        self.predictor_name = predictor.name
+        self.replica = replica
+        version = ((predictor.raw.get("annotations") or {}).get("version")
+                   or (predictor.raw.get("labels") or {}).get("version") or "")
+        self.containers = containers_by_name(predictor)
+        self.outlier_nodes = tuple(n.name for n in predictor.graph.walk()
+                                   if n.implementation == "MLCONSOLE_OUTLIER_DETECTOR")
+        self.metrics = GraphMetrics(deployment, predictor.name, str(version), {})
+        self.feedback_nodes: list[str] = []  # nodes Seldon sends feedback to: models and routers
+        for node in predictor.graph.walk():
+            component = executor.component(node.name)
+            kind = node_type(node, component)
+            self._node_labels(node.name, kind, component.label or node.implementation or node.model_uri or node.name)
+            if kind in ("MODEL", "ROUTER"):
+                self.feedback_nodes.append(node.name)
+        self.model_names = {deployment, predictor.name}
+        self.node_set = frozenset(executor.node_names)
+        self.metadata = self._metadata()
+        # One graph call at a time: the GIL would serialise them anyway, and a component
+        # written for Seldon's single-threaded wrapper need not be thread-safe.
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="graph")
+        self._call_time = 0.0  # moving average of one graph call, seconds
+        self._in_thread = 0  # calls queued or running in the worker thread
+
+    # -- running the graph -------------------------------------------------------------------
+
+    def _timed(self, method: Any, message: Any) -> Any:
+        start = _perf()
+        try:
+            return method(message)
+        finally:
+            # The call's own time, queueing excluded (a float written from the worker thread is fine).
+            self._call_time += (_perf() - start - self._call_time) * 0.1
+
+    async def _run(self, method: Any, message: Any) -> Any:
+        # Inline only while no call is in the worker thread: calls never overlap either way.
+        if self._call_time < OFFLOAD_AFTER and not self._in_thread:
+            return self._timed(method, message)
+        self._in_thread += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, self._timed, method, message)
+        finally:
+            self._in_thread -= 1
+
+    def _node_labels(self, name: str, node_type: str, runs: str) -> NodeLabels:
+        container = self.containers.get(name) or {}
+        image, version = image_and_version(runs, container.get("image"))
+        labels = NodeLabels(SERVICES.get(node_type, "/predict"), image, version)
+        self.metrics.nodes[name] = labels
+        return labels
+
+    def _observe_run(self, run: Any) -> None:
+        metrics = self.metrics
+        for node in run.nodes:
+            metrics.observe_node(node.name, 200, node.seconds)
+        metrics.observe_meta(run.response.get("meta") or {}, self.outlier_nodes)
+
+    def _failure(self, exc: Exception, service: str, start: float, v2: bool, path: str) -> web.Response:
+        """The error answer (400 for bad input, 500 for a failing node), logged on one line."""
+        if isinstance(exc, ConnectionError):
+            raise exc  # the client went away mid-request: nobody to answer
+        if isinstance(exc, InvalidSpec):
+            code = 400
+        elif isinstance(exc, ConsoleError):
+            code = 500
+            if exc.target in self.node_set:  # the node that failed (a model URI target is not a node)
+                self.metrics.observe_node(exc.target, 500, _perf() - start)
+        else:  # a bug of ours or a component's exception that escaped: still one line, still up
+            code = 500
+            exc = ConsoleError(f"internal error: {type(exc).__name__}: {exc}")
+        message = str(exc)
+        log.warning("%d %s: %s", code, path, message)
+        self.metrics.observe_request(service, code, _perf() - start)
+        body = v2_error(message) if v2 else seldon_failure(code, message)
+        return web.Response(status=code, body=dumps(body), content_type=JSON)
+
+    @staticmethod
+    def _parse(body: bytes) -> Any:
+        try:
+            return json.loads(body)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            what = "empty" if not body.strip() else f"not valid JSON: {exc}"
+            raise InvalidSpec(f"the request body is {what}") from None
+
+    @staticmethod
+    def _with_puid(message: Any, puid: str | None) -> Any:
+        """Seldon's executor passes the request id in the Seldon-Puid header; the body's own wins."""
+        if puid and isinstance(message, dict):
+            meta = message.get("meta")
+            if meta is None:
+                message["meta"] = {"puid": puid}
+            elif isinstance(meta, dict) and not meta.get("puid"):
+                meta["puid"] = puid
+        return message
+
+    # -- Seldon v1 ---------------------------------------------------------------------------
+
+    async def predictions(self, request: web.Request) -> web.Response:
+        """POST /api/v1.0/predictions: a Seldon v1 message through the graph."""
+        start = _perf()
+        try:
+            message = self._with_puid(self._parse(await request.read()), request.headers.get(PUID_HEADER))
+            run = await self._run(self.executor.run, message)
+            body = dumps(run.response)
+        except Exception as exc:
+            return self._failure(exc, "predictions", start, False, request.path)
+        self._observe_run(run)
+        self.metrics.observe_request("predictions", 200, _perf() - start)
+        return web.Response(body=body, content_type=JSON)
+
+    async def feedback(self, request: web.Request) -> web.Response:
+        """POST /api/v1.0/feedback: a Seldon v1 Feedback down the path it rewards."""
+        start = _perf()
+        try:
+            message = self._parse(await request.read())
+            response = await self._run(self.executor.feedback, message)
+            body = dumps(response)
+        except Exception as exc:
+            return self._failure(exc, "feedback", start, False, request.path)
+        reward = message.get("reward") or 0.0
+        # The nodes the rewarded request went through (all of them when the response is not given).
+        path = ((message.get("response") or {}).get("meta") or {}).get("requestPath")
+        nodes = [n for n in path if n in self.feedback_nodes] if isinstance(path, dict) and path \
+            else self.feedback_nodes
+        self.metrics.observe_feedback(float(reward), nodes)
+        self.metrics.observe_meta(response.get("meta") or {}, ())
+        self.metrics.observe_request("feedback", 200, _perf() - start)
+        return web.Response(body=body, content_type=JSON)
+
+    # -- Open Inference Protocol (V2) ---------------------------------------------------------
+
+    def _model_missing(self, name: str) -> web.Response | None:
+        if name in self.model_names:
+            return None
+        known = ", ".join(sorted(self.model_names))
+        return web.Response(status=404, body=dumps(v2_error(f"model {name!r} is not served here (serving: {known})")),
+                            content_type=JSON)
+
+    async def infer(self, request: web.Request) -> web.Response:
+        """POST /v2/models/{name}/infer: a V2 inference request through the graph."""
+        start = _perf()
+        name = request.match_info["name"]
+        missing = self._model_missing(name)
+        if missing is not None:
+            return missing
+        try:
+            decoded = v2_to_seldon(self._parse(await request.read()))
+            self._with_puid(decoded.message, request.headers.get(PUID_HEADER))
+            run = await self._run(self.executor.run, decoded.message)
+            body = dumps(seldon_to_v2(run.response, decoded, name))
+        except Exception as exc:
+            return self._failure(exc, "infer", start, True, request.path)
+        self._observe_run(run)
+        self.metrics.observe_request("infer", 200, _perf() - start)
+        return web.Response(body=body, content_type=JSON)
+
+    async def model_metadata(self, request: web.Request) -> web.Response:
+        """GET /v2/models/{name}: the V2 model metadata."""
+        missing = self._model_missing(request.match_info["name"])
+        if missing is not None:
+            return missing
+        return web.Response(body=dumps(self.metadata), content_type=JSON)
+
+    async def model_ready(self, request: web.Request) -> web.Response:
+        """GET /v2/models/{name}/ready."""
+        missing = self._model_missing(request.match_info["name"])
+        return missing if missing is not None else web.Response(body=b'{"ready":true}', content_type=JSON)
+
+    async def server_metadata(self, request: web.Request) -> web.Response:
+        """GET /v2: the V2 server metadata."""
+        from console import __version__
+
+        return web.Response(body=dumps({"name": "mlconsole", "version": __version__, "extensions": []}),
+                            content_type=JSON)
+
+    def _metadata(self) -> dict[str, Any]:
+        """V2 model metadata: the first registry model's signature, when the graph has one."""
+        inputs: list[dict[str, Any]] = []
+        outputs: list[dict[str, Any]] = []
+        for name in self.executor.node_names:
+            component = self.executor.component(name)
+            loaded = getattr(component, "model", None)
+            pyfunc = getattr(loaded, "model", None)
+            meta = getattr(pyfunc, "metadata", None)
+            if meta is None:
+                continue
+            inputs = _schema_tensors(meta, "get_input_schema")
+            outputs = _schema_tensors(meta, "get_output_schema")
+            break
+        return {"name": self.deployment, "versions": [self.predictor_name], "platform": "mlconsole",
+                "inputs": inputs, "outputs": outputs,
+                "parameters": {"predictor": self.predictor_name, "nodes": self.executor.node_names}}
+
+    # -- health and metrics ---------------------------------------------------------------
+
+    async def live(self, request: web.Request) -> web.Response:
+        """GET /v2/health/live (and /live)."""
+        return web.Response(body=b'{"live":true}', content_type=JSON)
+
+    async def ready(self, request: web.Request) -> web.Response:
+        """GET /v2/health/ready (and /ready)."""
+        # Models load before the socket opens: answering at all means ready.
+        return web.Response(body=b'{"ready":true}', content_type=JSON)
+
+    async def ping(self, request: web.Request) -> web.Response:
+        """GET /health/ping, as Seldon's Python wrapper answers it."""
+        return web.Response(text="pong")
+
+    async def metrics_text(self, request: web.Request) -> web.Response:
+        """GET /metrics in Prometheus text format."""
+        body, content_type = exposition(self.metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    async def not_found(self, request: web.Request) -> web.Response:
+        """Any other path: 404 with a JSON error."""
+        return web.Response(status=404, body=dumps(v2_error(f"no endpoint {request.method} {request.path}")),
+                            content_type=JSON)
+
+    def app(self) -> web.Application:
+        """The aiohttp application serving every endpoint."""
+        app = web.Application(client_max_size=MAX_BODY)
+        add = app.router.add_route
+        for prefix in ("/api/v1.0", "/api/v0.1"):
+            add("POST", f"{prefix}/predictions", self.predictions)
+            add("POST", f"{prefix}/feedback", self.feedback)
+        add("GET", "/v2", self.server_metadata)
+        add("GET", "/v2/health/live", self.live)
+        add("GET", "/v2/health/ready", self.ready)
+        add("GET", "/v2/models/{name}", self.model_metadata)
+        add("GET", "/v2/models/{name}/ready", self.model_ready)
+        add("POST", "/v2/models/{name}/infer", self.infer)
+        add("GET", "/health/ping", self.ping)
+        add("GET", "/live", self.live)
+        add("GET", "/ready", self.ready)
+        add("GET", "/metrics", self.metrics_text)
+        add("*", "/{tail:.*}", self.not_found)
+        return app
+
+    def close(self) -> None:
+        """Let go of the worker threads (a call still running finishes on its own)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _schema_tensors(meta: Any, getter: str) -> list[dict[str, Any]]:
+    """V2 tensor metadata from an MLflow signature schema ([] when there is none)."""
+    try:
+        schema = getattr(meta, getter)()
+        if schema is None:
+            return []
+        if schema.is_tensor_spec():
+            out = []
+            for i, spec in enumerate(schema.inputs):
+                shape = list(spec.shape or [-1])
+                dtype = str(getattr(spec.type, "name", spec.type))
+                datatype = {"float64": "FP64", "float32": "FP32", "int64": "INT64", "int32": "INT32",
+                            "bool": "BOOL"}.get(dtype, "BYTES")
+                out.append({"name": spec.name or f"input-{i}", "datatype": datatype, "shape": shape})
+            return out
+        out = []
+        for i, spec in enumerate(schema.inputs):
+            kind = str(getattr(spec.type, "name", spec.type)).lower()
+            out.append({"name": spec.name or f"input-{i}", "datatype": MLFLOW_TYPES.get(kind, "BYTES"),
+                        "shape": [-1]})
+        return out
+    except Exception:  # a signature we cannot read: the metadata just leaves it out
+        return []
+
+
+# -- the process ---------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="python -m backends.local.serving.graph_server",
+                                     description="Serve one predictor replica of a deployment")
+    parser.add_argument("--manifest", required=True, type=Path, help="the SeldonDeployment (YAML or JSON)")
+    parser.add_argument("--predictor", required=True, help="which predictor of the manifest to serve")
+    parser.add_argument("--deployment", required=True, help="the deployment's name (metric labels)")
+    parser.add_argument("--replica", type=int, default=0, help="this replica's index")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free port)")
+    parser.add_argument("--port-file", type=Path, default=None, help="where to write the bound port")
+    parser.add_argument("--registry", default="", help="MLflow tracking URI the models load from")
+    parser.add_argument("--home", type=Path, default=None, help="the mlconsole home")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    return parser.parse_args(argv)
+
+
+def build_server(args: argparse.Namespace) -> GraphServer:
+    """Load the manifest and the predictor's graph with its models; ConsoleError when it cannot."""
+    from backends.mlflow.model_loader import MlflowModelSource
+    from console.errors import NotFound
+    from console.graph.executor import GraphExecutor
+    from console.graph.manifest_io import load_file
+
+    deployment = load_file(str(args.manifest))
+    predictor = next((p for p in deployment.predictors if p.name == args.predictor), None)
+    if predictor is None:
+        raise NotFound(f"manifest {args.manifest} has no predictor {args.predictor!r}",
+                       hint="predictors: " + ", ".join(p.name for p in deployment.predictors))
+    executor = GraphExecutor(predictor, MlflowModelSource(args.registry),
+                             search_paths=(str(args.manifest.resolve().parent),))
+    return GraphServer(executor, args.deployment, predictor, args.replica)
+
+
+async def _main(args: argparse.Namespace, server: GraphServer, started: float) -> int:
+    def started_on(port: int) -> None:
+        log.info("serving %s/%s replica %d on http://%s:%d (%d nodes, ready in %.2f s)", args.deployment,
+                 args.predictor, args.replica, args.host, port, len(server.executor.node_names), _perf() - started)
+
+    try:
+        return await serve(server.app(), args.host, args.port, args.port_file, on_started=started_on)
+    finally:
+        server.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: serve until SIGTERM or SIGINT."""
+    args = parse_args(argv)
+    setup_logging(f"graph-server[{args.deployment}/{args.predictor}/{args.replica}]")
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    started = _perf()
+    try:
+        server = build_server(args)
+    except ConsoleError as exc:
+        log.error("cannot serve %s/%s: %s", args.deployment, args.predictor, exc)
+        return 2
+    except Exception as exc:  # a component's constructor or import blowing up: one line, exit 2
+        log.error("cannot serve %s/%s: %s: %s", args.deployment, args.predictor, type(exc).__name__, exc)
+        return 2
+    return run(lambda: _main(args, server, started))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
