@@ -8,6 +8,8 @@ return within a few seconds (it runs in a worker thread, never on the UI loop).
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 from console.errors import (
@@ -21,6 +23,8 @@ from console.errors import (
 )
 from console.types import (
     ArtifactEntry,
+    ClusterEvent,
+    DeploymentDetail,
     DeploymentSummary,
     Health,
     MetricPoint,
@@ -28,6 +32,7 @@ from console.types import (
     ModelVersion,
     Page,
     RegisteredModel,
+    ReplicaInfo,
     RolloutSummary,
     RunInfo,
 )
@@ -74,6 +79,68 @@ class ClusterBackend(Backend, Protocol):
 
     def list_rollouts(self) -> list[RolloutSummary]:
         """Rollouts known to this cluster, running or finished."""
+        ...
+
+    def get_deployment(self, name: str) -> DeploymentDetail:
+        """One deployment: summary, manifest as deployed, replicas. NotFound names it."""
+        ...
+
+    def list_replicas(self, name: str) -> list[ReplicaInfo]:
+        """The deployment's serving processes ("pods"), gateway first, then by predictor and index."""
+        ...
+
+    def logs(self, name: str, predictor: str | None = None, replica: int | None = None,
+             tail: int = 200) -> list[str]:
+        """The last `tail` log lines of the chosen replicas (all of them by default).
+
+        With several replicas chosen, each line is prefixed with its replica ('main-0 | ...').
+        predictor='gateway' reads the gateway's log.
+        """
+        ...
+
+    def follow_logs(self, name: str, predictor: str | None = None, replica: int | None = None,
+                    tail: int = 20, stop: threading.Event | None = None) -> Iterator[str]:
+        """The last `tail` lines, then new lines as they are written, until `stop` is set.
+
+        Blocking: consume it in a worker thread and set `stop` to end it (it notices within a
+        fraction of a second, even while no line arrives).
+        """
+        ...
+
+    def events(self, name: str | None = None) -> list[ClusterEvent]:
+        """Recent events, oldest first; only one deployment's when name is given."""
+        ...
+
+    # Changing calls. Callers go through console.cluster_changes, which honours --readonly
+    # and writes the audit log; backends only do the change.
+
+    def diff(self, manifest_text: str) -> str:
+        """A unified diff of what apply(manifest_text) would change; 'created' for a new one, '' if none."""
+        ...
+
+    def apply(self, manifest_text: str, search_paths: Sequence[str] = ()) -> DeploymentSummary:
+        """Create or update the deployment a SeldonDeployment manifest describes.
+
+        search_paths: directories from which the graph's Python components import.
+        Raises InvalidSpec (with the located problems) for a manifest that cannot run.
+        """
+        ...
+
+    def scale(self, name: str, predictor: str, replicas: int) -> DeploymentSummary:
+        """Run `replicas` copies of one predictor's graph."""
+        ...
+
+    def restart(self, name: str, predictor: str | None = None) -> DeploymentSummary:
+        """Replace the processes of one predictor (or all, and the gateway) by fresh ones."""
+        ...
+
+    def delete(self, name: str) -> None:
+        """Stop the deployment's processes and forget it."""
+        ...
+
+    def set_traffic(self, name: str, weights: dict[str, int],
+                    shadow: dict[str, bool] | None = None) -> DeploymentSummary:
+        """Set predictors' traffic percentages (non-shadow ones sum to 100) and shadow flags."""
         ...
 
 

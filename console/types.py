@@ -92,6 +92,64 @@ class RolloutSummary:
         return self.phase in ("Progressing", "Paused", "Analyzing")
 
 
+@dataclass(frozen=True)
+class ReplicaInfo:
+    """One serving process of a deployment (its "pod"): a predictor's graph-server replica, or the gateway."""
+
+    deployment: str
+    predictor: str  # "" for the gateway
+    index: int = 0
+    pid: int | None = None
+    port: int | None = None
+    phase: str = "Pending"  # Pending, Running, CrashLoopBackOff, Terminated, Unknown
+    ready: bool = False
+    restarts: int = 0
+    started_at: float | None = None
+    last_exit_code: int | None = None
+    message: str = ""  # why it is not Running; the last lines of its log when it crashed
+    kind: str = "graph-server"  # or "gateway"
+    log_path: str = ""
+
+    @property
+    def name(self) -> str:
+        """e.g. 'credit-risk-main-0', 'credit-risk-gateway'."""
+        if self.kind == "gateway":
+            return f"{self.deployment}-gateway"
+        return f"{self.deployment}-{self.predictor}-{self.index}"
+
+    def age(self, now: float) -> float | None:
+        """Seconds since this process (its current incarnation) started."""
+        return None if self.started_at is None else max(0.0, now - self.started_at)
+
+
+@dataclass(frozen=True)
+class DeploymentDetail:
+    """One deployment in full: its summary, the manifest as deployed, and its processes."""
+
+    summary: DeploymentSummary
+    manifest: str  # SeldonDeployment YAML, as the cluster holds it now
+    replicas: list[ReplicaInfo] = field(default_factory=list)
+    gateway: ReplicaInfo | None = None
+    updated_at: float | None = None
+    registry: str = ""
+
+    def replicas_of(self, predictor: str) -> list[ReplicaInfo]:
+        """The graph-server replicas of one predictor, by index."""
+        return sorted((r for r in self.replicas if r.predictor == predictor), key=lambda r: r.index)
+
+
+@dataclass(frozen=True)
+class ClusterEvent:
+    """Something the cluster did or saw, as `kubectl get events` shows it."""
+
+    time: float
+    deployment: str
+    kind: str  # Normal or Warning
+    reason: str  # Deployed, Updated, Scaled, Restarted, Started, Crashed, BackOff, Ready, ...
+    message: str
+    object: str = ""  # the process it concerns, e.g. 'main-0' or 'gateway'
+
+
 # --- registry ------------------------------------------------------------------------
 
 

@@ -71,7 +71,7 @@ def make_cluster(settings: Settings) -> ClusterBackend:
     if settings.cluster_kind == "kubernetes":
         return _load(CLUSTERS["kubernetes"], "kubernetes", settings.context or "",
                      settings.context, settings.namespace)
-    return _load(CLUSTERS["local"], "local", str(settings.home), settings.home)
+    return _load(CLUSTERS["local"], "local", str(settings.home), settings.home, settings.registry)
 
 
 def make_registry(settings: Settings) -> RegistryBackend:

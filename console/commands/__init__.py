@@ -2,4 +2,7 @@
 happen inside the command's run function, never at module import."""
 
 MODULES = ["console.commands.config_cmd", "console.commands.models_cmd", "console.commands.demo_cmd",
-           "console.commands.graph_cmd"]
+           "console.commands.graph_cmd", "console.commands.local_cmd", "console.commands.deploy_cmd",
+           "console.commands.get_cmd", "console.commands.delete_cmd", "console.commands.scale_cmd",
+           "console.commands.restart_cmd", "console.commands.traffic_split_cmd", "console.commands.logs_cmd",
+           "console.commands.traffic_cmd"]

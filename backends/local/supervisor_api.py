@@ -1,0 +1,154 @@
+"""The supervisor's HTTP API on 127.0.0.1 (aiohttp, in the supervisor's own event loop).
+
+Every request must carry the token of HOME/runtime/supervisor.token (0600) in the
+X-MLConsole-Token header, so other users of the machine cannot drive the runtime.
+
+    GET    /v1/status                          supervisor record and every deployment
+    POST   /v1/deployments                     {"manifest", "search_paths", "registry"}: create or update
+    GET    /v1/deployments/{name}              one deployment (with its manifest)
+    DELETE /v1/deployments/{name}              stop its processes and forget it
+    POST   /v1/deployments/{name}/scale        {"predictor", "replicas"}
+    POST   /v1/deployments/{name}/restart      {"predictor": optional}
+    POST   /v1/deployments/{name}/traffic      {"weights": {predictor: int}, "shadow": {predictor: bool}}
+    POST   /v1/shutdown                        {"stop_processes": true}: `mlconsole local down`
+
+Errors answer {"error": kind, "message", "hint", "location"} with 401, 404, 409, 422 or 500.
+Logs are not served here: they are files under HOME/runtime/logs that the client reads (and
+follows) itself, which keeps working while the supervisor is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import socket
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from backends.local.state import TOKEN_HEADER
+from console.errors import Conflict, ConsoleError, Forbidden, InvalidSpec, NotFound
+
+if TYPE_CHECKING:
+    from backends.local.supervisor import Supervisor
+
+STATUS = {NotFound: 404, Conflict: 409, InvalidSpec: 422, Forbidden: 403}
+MAX_BODY = 4 * 1024 * 1024
+
+
+def _error(exc: ConsoleError) -> web.Response:
+    status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 500)
+    return web.json_response({"error": type(exc).__name__, "message": exc.message, "hint": exc.hint,
+                              "location": getattr(exc, "location", ""), "target": exc.target}, status=status)
+
+
+def make_app(sup: Supervisor, token: str) -> web.Application:
+    @web.middleware
+    async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
+        given = request.headers.get(TOKEN_HEADER, "")
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return web.json_response({"error": "Forbidden", "message": "missing or wrong API token",
+                                      "hint": f"send the token of {sup.home}/runtime/supervisor.token"},
+                                     status=401)
+        try:
+            return await handler(request)
+        except ConsoleError as exc:
+            return _error(exc)
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # the supervisor keeps serving; the caller learns why
+            import logging
+            import traceback
+
+            logging.getLogger("mlconsole.supervisor").error("API error:\n%s", traceback.format_exc())
+            return web.json_response({"error": "InternalError", "message": f"{type(exc).__name__}: {exc}",
+                                      "hint": "see HOME/runtime/logs/supervisor.log"}, status=500)
+
+    async def body(request: web.Request) -> dict[str, Any]:
+        try:
+            data = await request.json()
+        except ValueError:
+            raise InvalidSpec("request body is not JSON") from None
+        if not isinstance(data, dict):
+            raise InvalidSpec("request body must be a JSON object")
+        return data
+
+    def record(name: str, with_manifest: bool = False) -> dict[str, Any]:
+        sup.persist()
+        out = sup.snapshot().get(name, {})
+        if with_manifest and name in sup.deployments:
+            out = {**out, "manifest": sup.deployments[name].manifest}
+        return out
+
+    async def status(request: web.Request) -> web.Response:
+        return web.json_response({"supervisor": sup.supervisor_record(), "deployments": sup.snapshot()})
+
+    async def apply(request: web.Request) -> web.Response:
+        data = await body(request)
+        text = data.get("manifest")
+        if not isinstance(text, str):
+            raise InvalidSpec("'manifest' must be the manifest text")
+        paths = data.get("search_paths") or []
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise InvalidSpec("'search_paths' must be a list of directories")
+        registry = data.get("registry")
+        served = sup.apply(text, paths, registry if isinstance(registry, str) and registry else None)
+        return web.json_response({"deployment": record(served.name, True)})
+
+    async def get_one(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        sup.get(name)
+        return web.json_response({"deployment": record(name, True)})
+
+    async def delete(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        await sup.delete(name)
+        return web.json_response({"deleted": name})
+
+    async def scale(request: web.Request) -> web.Response:
+        name, data = request.match_info["name"], await body(request)
+        sup.scale(name, str(data.get("predictor", "")), data.get("replicas"))
+        return web.json_response({"deployment": record(name)})
+
+    async def restart(request: web.Request) -> web.Response:
+        name, data = request.match_info["name"], await body(request)
+        predictor = data.get("predictor")
+        sup.restart(name, str(predictor) if predictor else None)
+        return web.json_response({"deployment": record(name)})
+
+    async def traffic(request: web.Request) -> web.Response:
+        name, data = request.match_info["name"], await body(request)
+        weights, shadow = data.get("weights") or {}, data.get("shadow") or {}
+        if not isinstance(weights, dict) or not isinstance(shadow, dict):
+            raise InvalidSpec("'weights' and 'shadow' must be objects keyed by predictor")
+        sup.set_traffic(name, weights, {k: bool(v) for k, v in shadow.items()})
+        return web.json_response({"deployment": record(name)})
+
+    async def shutdown(request: web.Request) -> web.Response:
+        data = await body(request)
+        stopped = await sup.stop_everything() if data.get("stop_processes", True) else 0
+        sup.persist(force=True)
+        asyncio.get_running_loop().call_later(0.05, sup.stopping.set)
+        return web.json_response({"stopped": stopped})
+
+    app = web.Application(middlewares=[guard], client_max_size=MAX_BODY)
+    app.router.add_get("/v1/status", status)
+    app.router.add_post("/v1/deployments", apply)
+    app.router.add_get("/v1/deployments/{name}", get_one)
+    app.router.add_delete("/v1/deployments/{name}", delete)
+    app.router.add_post("/v1/deployments/{name}/scale", scale)
+    app.router.add_post("/v1/deployments/{name}/restart", restart)
+    app.router.add_post("/v1/deployments/{name}/traffic", traffic)
+    app.router.add_post("/v1/shutdown", shutdown)
+    return app
+
+
+async def start_api(sup: Supervisor, token: str) -> tuple[web.AppRunner, int]:
+    """Serve the API on a free loopback port; (runner, port)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    runner = web.AppRunner(make_app(sup, token), access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    return runner, sock.getsockname()[1]
