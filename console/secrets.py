@@ -48,3 +48,44 @@ def mask_uri(uri: str) -> str:
 def redact_mapping(values: dict[str, str]) -> dict[str, str]:
     """A copy of an environment-like mapping with secret values masked."""
     return {k: mask_value(k, v) for k, v in values.items()}
+
+
+# NAME=value, NAME: value and "name": "value" where NAME looks secret; and user:pass@ in URLs.
+_ASSIGNMENT = re.compile(
+    r"""(?P<key>["']?[A-Za-z0-9_.-]*(?:KEY|TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL)[A-Za-z0-9_.-]*["']?)"""
+    r"""(?P<sep>\s*[=:]\s*)(?P<value>"[^"]*"|'[^']*'|[^\s,;}"']+)""",
+    re.IGNORECASE)
+_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://[^\s/:@]+:)[^\s/@]+@", re.IGNORECASE)
+
+
+def mask_line(line: str) -> str:
+    """A log line with secret-looking assignments and URL passwords masked."""
+    def value(match: re.Match) -> str:
+        raw = match.group("value")
+        quote = raw[0] if raw[:1] in "\"'" else ""
+        return f"{match.group('key')}{match.group('sep')}{quote}{MASK}{quote}"
+
+    return _URL_PASSWORD.sub(lambda m: f"{m.group('scheme')}{MASK}@", _ASSIGNMENT.sub(value, line))
+
+
+def mask_manifest(data):
+    """A copy of a manifest (any nesting of dicts and lists) with secret env values masked.
+
+    Kubernetes env entries are {name, value}: the value goes when the name looks secret;
+    values that reference a Secret (valueFrom) hold no secret themselves and stay.
+    """
+    if isinstance(data, list):
+        return [mask_manifest(item) for item in data]
+    if not isinstance(data, dict):
+        return mask_uri(data) if isinstance(data, str) else data
+    out = {}
+    secret_env = isinstance(data.get("name"), str) and is_secret_name(data["name"]) and "value" in data
+    for key, item in data.items():
+        if secret_env and key == "value":
+            out[key] = MASK if item else item
+        # A bare `key` names a key (secretKeyRef.key, configMapKeyRef.key), it holds no secret.
+        elif isinstance(key, str) and key.lower() != "key" and is_secret_name(key) and isinstance(item, str):
+            out[key] = MASK if item else item
+        else:
+            out[key] = mask_manifest(item)
+    return out

@@ -1,38 +1,147 @@
-"""Cluster view: deployments on the current cluster backend."""
+"""Cluster view: the deployments on the current cluster backend, and what happened to them.
+
+Like k9s: a table that refreshes itself, enter goes into a deployment (its processes),
+l follows its logs, y describes it, and the changing keys (deploy, scale, restart,
+traffic, delete) confirm first, are audited, and are refused under --readonly.
+"""
 
 from __future__ import annotations
 
+from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 
+from console.types import ClusterEvent, DeploymentSummary
+from screens import formatting
+from screens.cluster_actions import CLUSTER_BINDINGS, ClusterActions
 from screens.formatting import age
 from screens.view import ViewScreen
 from screens.widgets.resource_table import ResourceTable, Row
 
+PHASE_STYLES = {"Available": "green", "Running": "green", "Progressing": "yellow", "Pending": "yellow",
+                "Degraded": "bold yellow", "Failed": "bold red", "CrashLoopBackOff": "bold red",
+                "NotServed": "bold red", "Unknown": "dim", "Terminated": "dim"}
 
-class ClusterScreen(ViewScreen):
+
+def phase_text(phase: str) -> Text:
+    return Text(phase, style=PHASE_STYLES.get(phase, ""))
+
+
+def ready_label(d: DeploymentSummary) -> str:
+    """ready/desired replicas over the predictors, as kubectl's READY column."""
+    desired = sum(p.replicas for p in d.predictors)
+    return f"{sum(p.ready_replicas for p in d.predictors)}/{desired}"
+
+
+def event_row(i: int, e: ClusterEvent, now: float, with_deployment: bool = True) -> Row:
+    kind = Text(e.kind, style="bold yellow" if e.kind == "Warning" else "dim")
+    cells = (age(e.time, now), kind, e.reason, *((e.deployment,) if with_deployment else ()), e.object, e.message)
+    return Row(str(i), cells)
+
+
+class ClusterScreen(ClusterActions, ViewScreen):
     VIEW = "cluster"
-    REFRESH_SECONDS = 5.0
+    REFRESH_SECONDS = 2.0
 
-    BINDINGS = [Binding("r", "reload", "Reload", id="cluster.reload")]
+    BINDINGS = [
+        Binding("r", "reload", "Reload", id="cluster.reload"),
+        Binding("l", "logs", "Logs", id="cluster.logs"),
+        Binding("y", "describe", "Describe", id="cluster.describe"),
+        Binding("e", "edit", "Edit graph", id="cluster.edit", show=False),
+        *CLUSTER_BINDINGS,
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deployments: dict[str, DeploymentSummary] = {}
 
     def compose_body(self) -> ComposeResult:
-        yield ResourceTable(["name", "namespace", "phase", "predictors / traffic", "url", "age"],
-                            empty="no deployments on this cluster yet", id="cluster-deployments",
-                            classes="panel main")
+        yield ResourceTable(["name", "namespace", "phase", "ready", "predictors / traffic", "url", "age"],
+                            empty="no deployments yet: a deploys a manifest (or `mlconsole deploy FILE`)",
+                            id="cluster-deployments", classes="panel main")
+        yield ResourceTable(["age", "type", "reason", "deployment", "object", "message"],
+                            empty="no events yet", id="cluster-events", classes="panel")
 
     def on_mount(self) -> None:
-        table = self.query_one(ResourceTable)
+        table = self.query_one("#cluster-deployments", ResourceTable)
         table.border_title = f"Deployments — {self.backends.cluster.endpoint}"
+        self.query_one("#cluster-events", ResourceTable).border_title = "Events"
         table.table.focus()
 
+    def _fetch(self) -> list[Row]:
+        deployments = self.backends.cluster.list_deployments()
+        self.deployments = {d.name: d for d in deployments}
+        return [Row(d.name, (d.name, d.namespace, phase_text(d.phase), ready_label(d), d.traffic_label,
+                             d.url, age(d.created_at)))
+                for d in deployments]
+
+    def _fetch_events(self) -> list[Row]:
+        events = getattr(self.backends.cluster, "events", None)
+        if events is None:
+            return []
+        now = formatting.clock()
+        recent = events()[-50:]
+        return [event_row(i, e, now) for i, e in enumerate(reversed(recent))]
+
     def refresh_data(self) -> None:
-        cluster = self.backends.cluster
-        self.load(self.query_one(ResourceTable), lambda: [
-            Row(f"{d.namespace}/{d.name}",
-                (d.name, d.namespace, d.phase, d.traffic_label, d.url, age(d.created_at)))
-            for d in cluster.list_deployments()
-        ])
+        self.load(self.query_one("#cluster-deployments", ResourceTable), self._fetch)
+        self.load(self.query_one("#cluster-events", ResourceTable), self._fetch_events)
 
     def action_reload(self) -> None:
         self.refresh_data()
+
+    # -- selection ----------------------------------------------------------------------
+
+    def selected_deployment(self) -> str | None:
+        table = self.query_one("#cluster-deployments", ResourceTable).table
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return str(key) if key in self.deployments else None
+
+    def predictor_names(self) -> list[str]:
+        name = self.selected_deployment()
+        return [p.name for p in self.deployments[name].predictors] if name in self.deployments else []
+
+    def current_traffic(self) -> str:
+        name = self.selected_deployment()
+        if name not in self.deployments:
+            return ""
+        return " ".join(f"{p.name}={'shadow' if p.shadow else p.traffic}" for p in self.deployments[name].predictors)
+
+    # -- going in -----------------------------------------------------------------------
+
+    @on(ResourceTable.Activated, "#cluster-deployments")
+    def _activated(self, event: ResourceTable.Activated) -> None:
+        from screens.deployment_detail import DeploymentDetailScreen
+
+        if event.key in self.deployments:
+            self.app.push_screen(DeploymentDetailScreen(event.key))
+
+    def action_logs(self) -> None:
+        name = self.selected_deployment()
+        if name is None:
+            self.notify("select a deployment first", severity="warning", timeout=4)
+            return
+        from screens.logs import LogsScreen
+
+        self.app.push_screen(LogsScreen(name))
+
+    def action_describe(self) -> None:
+        name = self.selected_deployment()
+        if name is None:
+            self.notify("select a deployment first", severity="warning", timeout=4)
+            return
+        from screens.describe import DescribeScreen
+
+        self.app.push_screen(DescribeScreen(name))
+
+    def action_edit(self) -> None:
+        """Open the deployed manifest in the graph builder (saved under home/graphs)."""
+        name = self.selected_deployment()
+        if name is None:
+            return
+        from screens.describe import open_deployed_in_builder
+
+        open_deployed_in_builder(self, name)

@@ -8,6 +8,7 @@ Every edit is one undo step; nothing touches the file until ctrl+s.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from console.graph.layout import render_graph, render_predictor
 from console.graph.node_kinds import BY_KEY, KINDS, NodeKind
 from console.graph.spec import Deployment, Node, deployment_from_dict
 from console.graph.validate import Problem, validate
+from screens.cluster_actions import ClusterActions
 from screens.confirm import ConfirmScreen
 from screens.fuzzy_picker import Choice, FuzzyPicker
 from screens.node_editor import NodeEditor
@@ -73,7 +75,7 @@ def node_label(node: dict[str, Any]) -> Text:
     return label
 
 
-class GraphBuilderScreen(ViewScreen):
+class GraphBuilderScreen(ClusterActions, ViewScreen):
     """Build or change a graph; saves a SeldonDeployment YAML."""
 
     VIEW = "graphs"
@@ -94,6 +96,7 @@ class GraphBuilderScreen(ViewScreen):
         Binding("ctrl+r,ctrl+y", "redo", "Redo", id="builder.redo", show=False),
         Binding("T", "try_it", "Try it", id="builder.try"),
         Binding("ctrl+s", "save", "Save", id="builder.save"),
+        Binding("D", "deploy_draft", "Deploy", id="builder.deploy"),
         Binding("escape", "close", "Back", id="builder.close", show=False),
     ]
 
@@ -446,6 +449,17 @@ class GraphBuilderScreen(ViewScreen):
         note = f" (with {errors} validation error(s))" if errors else ""
         self.notify(f"saved {target}{note}", severity="warning" if errors else "information", timeout=5)
         self._header()
+
+    def selected_deployment(self) -> str | None:
+        return self.draft.name or None
+
+    def action_deploy_draft(self) -> None:
+        """Deploy the graph as it is now (validated, diffed against what runs, confirmed)."""
+        if self.draft.dirty:
+            self.notify("deploying the unsaved draft; ctrl+s keeps it in the file too", timeout=4)
+        folder = str(self.draft.path.parent) if self.draft.path else "."
+        self.deploy_text(self.draft.text(), str(self.draft.path or self.draft.name),
+                         search_paths=(folder, os.getcwd()))
 
     def action_try_it(self) -> None:
         if self.deployment is None:
