@@ -31,6 +31,10 @@ def test_graph_run_answers_seldon_v1_with_a_trace(seeded_home, tmp_path):
     assert response["meta"]["routing"]["ab-test"] in (0, 1)
     traced = [line.split()[0] for line in out.stderr.splitlines() if line.strip()]
     assert traced[:5] == ["decision", "application", "bureau", "outliers", "ab-test"]
+    chosen = graph_run(seeded_home, str(graph), "--input", f"@{tmp_path / 'req.json'}", "--predictor", "main")
+    assert chosen.returncode == 0, chosen.stderr
+    missing = graph_run(seeded_home, str(graph), "--input", f"@{tmp_path / 'req.json'}", "--predictor", "nope")
+    assert missing.returncode != 0 and "no predictor 'nope'" in missing.stderr
 
 
 def test_graph_run_malformed_payload_is_a_clear_error(seeded_home):

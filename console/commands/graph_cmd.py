@@ -221,7 +221,8 @@ def run_graph(args: argparse.Namespace, settings: Settings) -> int:
         if predictor is None:
             raise InvalidSpec(f"no predictor {args.predictor!r} in {dep.name}",
                               hint="predictors: " + ", ".join(p.name for p in dep.predictors))
-    executor = GraphExecutor(dep, MlflowModelSource(settings.registry), predictor=predictor)
+    executor = GraphExecutor(dep, MlflowModelSource(settings.registry),
+                             predictor=predictor.name if predictor is not None else None)
     result = executor.run(text, record=args.trace)
     print_json(result.response)
     if args.trace:
