@@ -25,6 +25,7 @@ from console.types import (
     ArtifactEntry,
     ClusterEvent,
     DeploymentDetail,
+    DeploymentMetrics,
     DeploymentSummary,
     Health,
     MetricPoint,
@@ -35,6 +36,7 @@ from console.types import (
     ReplicaInfo,
     RolloutSummary,
     RunInfo,
+    Series,
 )
 
 __all__ = [
@@ -206,4 +208,24 @@ class RegistryBackend(Backend, Protocol):
 
 @runtime_checkable
 class MetricsBackend(Backend, Protocol):
-    """Live traffic metrics: Prometheus, or the local runtime's own scraped window."""
+    """Live traffic metrics: Prometheus, or the local runtime's own scraped window.
+
+    Both answer the same semantic questions from the same Seldon-style metric names, so the
+    Monitor view and the rollout gates never know which one they talk to.
+    """
+
+    def deployment_metrics(self, name: str, window_seconds: float = 300.0) -> DeploymentMetrics:
+        """Rates, error rate and latency quantiles over the last window: overall, per predictor,
+        per graph node; routing shares, outlier rate, custom metrics. NotFound if never seen."""
+        ...
+
+    def series(self, name: str, metric: str, window_seconds: float = 300.0, step_seconds: float = 5.0,
+               by: str | None = "predictor") -> list[Series]:
+        """`metric` (one of METRIC_NAMES) over the window as points every step, one line per
+        predictor (by="predictor"), per node (by="node"), or overall (by=None)."""
+        ...
+
+    def query(self, promql: str) -> list[dict]:
+        """Raw PromQL passthrough (Prometheus only): the result vector as plain dicts.
+        Backends without PromQL raise ConsoleError saying so."""
+        ...

@@ -150,6 +150,59 @@ class ClusterEvent:
     object: str = ""  # the process it concerns, e.g. 'main-0' or 'gateway'
 
 
+# --- metrics -------------------------------------------------------------------------
+
+METRIC_NAMES = ("request_rate", "error_rate", "latency_p50", "latency_p95", "latency_p99")
+"""The semantic metrics every MetricsBackend answers: requests/s, errors as a fraction of
+requests (0..1), latency quantiles in seconds."""
+
+
+@dataclass(frozen=True)
+class TrafficFigures:
+    """One scope's traffic over a window: the whole deployment, one predictor, or one graph node.
+
+    None means no data (nothing scraped yet, or no requests in the window): never a guess.
+    """
+
+    scope: str  # "deployment", "predictor" or "node"
+    name: str  # the predictor's or node's name ("" for the deployment)
+    request_rate: float | None = None  # requests per second
+    error_rate: float | None = None  # failed / all requests, 0..1
+    latency_p50: float | None = None  # seconds
+    latency_p95: float | None = None
+    latency_p99: float | None = None
+    predictor: str = ""  # for a node: the predictor it belongs to
+
+    def value(self, metric: str) -> float | None:
+        """One of METRIC_NAMES by name."""
+        return getattr(self, metric)
+
+
+@dataclass(frozen=True)
+class DeploymentMetrics:
+    """Everything the Monitor view shows for one deployment, over one window."""
+
+    deployment: str
+    window_seconds: float
+    at: float  # when the figures were computed (unix time)
+    overall: TrafficFigures
+    predictors: list[TrafficFigures] = field(default_factory=list)
+    nodes: list[TrafficFigures] = field(default_factory=list)
+    # router node -> child index (as text) -> share of its decisions, 0..1
+    routing: dict[str, dict[str, float]] = field(default_factory=dict)
+    outlier_rate: float | None = None  # flagged rows / rows seen by outlier detectors, 0..1
+    custom: dict[str, float] = field(default_factory=dict)  # components' own metrics, latest values
+
+
+@dataclass(frozen=True)
+class Series:
+    """A range series: one line of a chart."""
+
+    metric: str  # one of METRIC_NAMES
+    label: str  # what the line is: "all", a predictor's name, or a node's name
+    points: list[tuple[float, float]] = field(default_factory=list)  # (unix time, value)
+
+
 # --- registry ------------------------------------------------------------------------
 
 
