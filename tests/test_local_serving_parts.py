@@ -171,3 +171,16 @@ def test_request_log_rotates_and_drops_a_batch_it_cannot_write(tmp_path):
     assert log.flush() == 1
     newest = sorted(directory.glob("requests-*.parquet"))[-1]
     assert pq.read_table(newest).column("id").to_pylist() == ["own"]  # the request's own puid wins
+
+
+def test_traffic_summary_line_counts_splits_and_quantiles():
+    from backends.local.serving.traffic_summary import TrafficSummary
+
+    summary = TrafficSummary(interval=10.0)
+    assert summary.line() is None
+    for i in range(100):
+        summary.record("main" if i < 80 else "canary", 200 if i % 10 else 500, (i + 1) / 1000)
+    line = summary.line()
+    assert line.startswith("traffic: 100 requests in 10s (10.0/s); main 80 canary 20; 2xx 90 5xx 10;")
+    assert "p50 51.0 ms p99 100.0 ms" in line
+    assert summary.line() is None  # a new interval starts empty

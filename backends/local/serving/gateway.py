@@ -42,6 +42,7 @@ from backends.local.serving.process import MAX_BODY, run, serve, setup_logging
 from backends.local.serving.protocols import dumps, seldon_failure, v2_error
 from backends.local.serving.request_log import RequestLog, requests_dir
 from backends.local.serving.routes import Routes, read_routes
+from backends.local.serving.traffic_summary import TrafficSummary
 from console.errors import InvalidSpec
 
 log = logging.getLogger("mlconsole.serving")
@@ -176,6 +177,7 @@ class Gateway:
         self.deployment = deployment
         self.routes_path = Path(routes_path)
         self.metrics = GatewayMetrics(deployment)
+        self.summary = TrafficSummary()
         self.routes = Routes(deployment=deployment)
         self.serving: list[Predictor] = []
         self.shadows: list[Predictor] = []
@@ -365,6 +367,7 @@ class Gateway:
         status, content, content_type = answer
         seconds = _perf() - start
         self.metrics.answered(predictor.name, service, status, seconds, method_label)
+        self.summary.record(predictor.name, status, seconds)
         if puid is not None and status == 200 and not feedback:
             self._remember(_puid_in(body or b"") or puid, predictor.name)
         if sampled:
@@ -382,7 +385,9 @@ class Gateway:
         if not predictor:
             self.metrics.error("", "no_predictor")
         self._warn(f"{code}:{predictor}", f"{code}: {message}")
-        self.metrics.answered(predictor, service, code, _perf() - start, method)
+        seconds = _perf() - start
+        self.metrics.answered(predictor, service, code, seconds, method)
+        self.summary.record(predictor, code, seconds)
         body = v2_error(message) if v2 else seldon_failure(code, message)
         return web.Response(status=code, body=dumps(body), content_type=JSON)
 
@@ -503,7 +508,7 @@ class Gateway:
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=512, use_dns_cache=True, ttl_dns_cache=None),
             timeout=timeout, skip_auto_headers=("User-Agent",), auto_decompress=False)
-        self._background = [asyncio.create_task(self.watch_routes())]
+        self._background = [asyncio.create_task(self.watch_routes()), asyncio.create_task(self.summary.run())]
         if self.request_log is not None:
             self._background.append(asyncio.create_task(self.request_log.run()))
             self._background.append(asyncio.create_task(asyncio.to_thread(self.request_log.prepare)))
