@@ -184,6 +184,11 @@ class RegistryBackend(Backend, Protocol):
         """The version's model files (`model/...`) and its run's own artifacts (`run/...`)."""
         ...
 
+    def model_source(self):
+        """A ModelSource (console.graph.models) loading this registry's `models:/` URIs, cached:
+        what in-process graph executors ("Try it") load models through."""
+        ...
+
     # Changing calls. Callers go through console.registry_actions, which confirms the
     # readonly setting and writes the audit log; backends only do the change.
 
