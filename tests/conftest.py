@@ -88,3 +88,17 @@ def seeded_server(mlflow_server, tmp_path_factory):
 
     seed_demo(mlflow_server.url, tmp_path_factory.mktemp("seeded-server-home"), progress=lambda _line: None)
     yield mlflow_server
+
+
+@pytest.fixture(scope="session")
+def prometheus(tmp_path_factory):
+    """A real Prometheus on 127.0.0.1, scraping every second the file_sd target lists a test hands it
+    (`prometheus.scrape(name, targets_file)`). Installed as `make system-deps` does when missing."""
+    from tests.prometheus_server import start_prometheus
+
+    try:
+        server = start_prometheus(tmp_path_factory.mktemp("prometheus"))
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()

@@ -157,6 +157,7 @@ class Supervisor:
         self._event_lines = 0
         self._last_log_check = 0.0
         self._http: Any = None  # aiohttp.ClientSession for readiness probes
+        self.scraper: Any = None  # backends.local.scraper.Scraper, once running
 
     # -- events -------------------------------------------------------------------------
 
@@ -312,6 +313,8 @@ class Supervisor:
                 self._begin_stop(served, proc)
         await self._wait_stopped([served])
         self.deployments.pop(name, None)
+        if self.scraper is not None:
+            self.scraper.forget(name)
         for path in (manifest_path(self.home, name), routes_path(self.home, name)):
             with contextlib.suppress(OSError):
                 path.unlink()
@@ -770,6 +773,11 @@ class Supervisor:
         with contextlib.suppress(OSError):
             self._event_lines = len(events_path(self.home).read_bytes().splitlines())
         await self.adopt()
+        from backends.local.scraper import Scraper
+
+        self.scraper = Scraper(self.home)
+        self.scraper.load(list(self.deployments))
+        scraping = asyncio.create_task(self.scraper.run(self.scrape_targets, self.stopping))
         runner, self.port = await start_api(self, token)
         self.persist(force=True)
         log.info("supervisor pid %s serving the API on 127.0.0.1:%s for %s", os.getpid(), self.port, self.home)
@@ -780,11 +788,26 @@ class Supervisor:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wait_wake_or_stop(), FAST_TICK if self._starting() else TICK)
         finally:
+            self.stopping.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(scraping, 2.0)
+            self.scraper.save(force=True)  # the history survives the restart
             self.persist(force=True)
             await runner.cleanup()
             if self._http is not None:
                 await self._http.close()
             log.info("supervisor stopped")
+
+    def scrape_targets(self) -> list[Any]:
+        """Every serving process with a port, for the metrics scraper."""
+        from backends.local.scraper import Target
+
+        out = []
+        for served in self.deployments.values():
+            for proc in [served.gateway, *served.replicas]:
+                if proc.pid and proc.port and not proc.stopping:
+                    out.append(Target(served.name, proc.label, proc.port, proc.started_at))
+        return out
 
     def _starting(self) -> bool:
         now = time.time()

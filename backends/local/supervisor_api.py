@@ -11,6 +11,10 @@ X-MLConsole-Token header, so other users of the machine cannot drive the runtime
     POST   /v1/deployments/{name}/restart      {"predictor": optional}
     POST   /v1/deployments/{name}/traffic      {"weights": {predictor: int}, "shadow": {predictor: bool}}
     POST   /v1/shutdown                        {"stop_processes": true}: `mlconsole local down`
+    GET    /v1/metrics                         the scraper's own figures (rounds, failures, cost, memory)
+    GET    /v1/metrics/{name}?window=300       {"metrics": DeploymentMetrics as JSON}
+    GET    /v1/metrics/{name}/series?metric=request_rate&window=300&step=5&by=predictor|node|
+                                               {"series": [{"metric", "label", "points": [[t, v], ...]}]}
 
 Errors answer {"error": kind, "message", "hint", "location"} with 401, 404, 409, 422 or 500.
 Logs are not served here: they are files under HOME/runtime/logs that the client reads (and
@@ -22,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import socket
+import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -124,6 +129,42 @@ def make_app(sup: Supervisor, token: str) -> web.Application:
         sup.set_traffic(name, weights, {k: bool(v) for k, v in shadow.items()})
         return web.json_response({"deployment": record(name)})
 
+    def number(request: web.Request, key: str, default: float) -> float:
+        text = request.query.get(key)
+        if text is None or text == "":
+            return default
+        try:
+            return float(text)
+        except ValueError:
+            raise InvalidSpec(f"{key} must be a number of seconds, not {text!r}", location=key) from None
+
+    def window_of(name: str) -> Any:
+        if name not in sup.scraper.window.deployments and name not in sup.deployments:
+            raise NotFound(f"no deployment {name!r} in the local runtime, and no metrics recorded for it",
+                           hint="`mlconsole get deployments` lists them", target=name)
+        return sup.scraper.window.deployments.get(name)
+
+    async def scrape_stats(request: web.Request) -> web.Response:
+        return web.json_response(sup.scraper.stats.to_dict(sup.scraper.window))
+
+    async def deployment_metrics(request: web.Request) -> web.Response:
+        from backends.local.metrics_window import DeploymentWindow, metrics_to_dict
+
+        name = request.match_info["name"]
+        window = window_of(name) or DeploymentWindow(name)  # deployed, not scraped yet: figures are None
+        figures = window.metrics(number(request, "window", 300.0), now=time.time())
+        return web.json_response({"metrics": metrics_to_dict(figures)})
+
+    async def metric_series(request: web.Request) -> web.Response:
+        from backends.local.metrics_window import check_series_args, series_to_dict
+
+        name, query = request.match_info["name"], request.query
+        args = check_series_args(query.get("metric", ""), number(request, "window", 300.0),
+                                 number(request, "step", 5.0), query.get("by", "predictor") or None)
+        window = window_of(name)
+        series = window.series(query["metric"], *args, now=time.time()) if window is not None else []
+        return web.json_response({"series": series_to_dict(series)})
+
     async def shutdown(request: web.Request) -> web.Response:
         data = await body(request)
         stopped = await sup.stop_everything() if data.get("stop_processes", True) else 0
@@ -140,6 +181,9 @@ def make_app(sup: Supervisor, token: str) -> web.Application:
     app.router.add_post("/v1/deployments/{name}/restart", restart)
     app.router.add_post("/v1/deployments/{name}/traffic", traffic)
     app.router.add_post("/v1/shutdown", shutdown)
+    app.router.add_get("/v1/metrics", scrape_stats)
+    app.router.add_get("/v1/metrics/{name}", deployment_metrics)
+    app.router.add_get("/v1/metrics/{name}/series", metric_series)
     return app
 
 

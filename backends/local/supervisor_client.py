@@ -134,22 +134,27 @@ class SupervisorClient:
             raise BackendUnavailable(f"the local runtime's supervisor at {self.base} did not answer: {exc}",
                                      hint=f"see {supervisor_log(self.home)}; `mlconsole local up` restarts it") \
                 from None
-        try:
-            data = resp.json()
-        except ValueError:
-            data = {"message": resp.text[:300]}
-        if resp.status_code < 300:
-            return data
-        message, hint = data.get("message", f"HTTP {resp.status_code}"), data.get("hint", "")
-        target = data.get("target", "")
-        if resp.status_code == 404:
-            raise NotFound(message, hint=hint, target=target)
-        if resp.status_code == 409:
-            raise Conflict(message, hint=hint, target=target)
-        if resp.status_code == 422:
-            raise InvalidSpec(message, hint=hint, target=target, location=data.get("location", ""))
-        if resp.status_code in (401, 403):
-            raise Forbidden(message, hint=hint)
-        raise BackendUnavailable(f"the local runtime's supervisor failed: {message}", hint=hint)
+        return answer(resp)
+
+
+def answer(resp: Any) -> dict[str, Any]:
+    """A supervisor API response's JSON; its error answers as the port's typed errors."""
+    try:
+        data = resp.json()
+    except ValueError:
+        data = {"message": resp.text[:300]}
+    if resp.status_code < 300:
+        return data
+    message, hint = data.get("message", f"HTTP {resp.status_code}"), data.get("hint", "")
+    target = data.get("target", "")
+    if resp.status_code == 404:
+        raise NotFound(message, hint=hint, target=target)
+    if resp.status_code == 409:
+        raise Conflict(message, hint=hint, target=target)
+    if resp.status_code == 422:
+        raise InvalidSpec(message, hint=hint, target=target, location=data.get("location", ""))
+    if resp.status_code in (401, 403):
+        raise Forbidden(message, hint=hint)
+    raise BackendUnavailable(f"the local runtime's supervisor failed: {message}", hint=hint)
 
 

@@ -5,4 +5,5 @@ MODULES = ["console.commands.config_cmd", "console.commands.models_cmd", "consol
            "console.commands.graph_cmd", "console.commands.local_cmd", "console.commands.deploy_cmd",
            "console.commands.get_cmd", "console.commands.delete_cmd", "console.commands.scale_cmd",
            "console.commands.restart_cmd", "console.commands.traffic_split_cmd", "console.commands.logs_cmd",
-           "console.commands.traffic_cmd", "console.commands.data_cmd"]
+           "console.commands.traffic_cmd", "console.commands.data_cmd",
+           "console.commands.metrics_cmd"]
