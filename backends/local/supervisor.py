@@ -478,8 +478,11 @@ class Supervisor:
                     served.gateway_port = proc.port
         probes = [p for p in live if p.port]
         results = await asyncio.gather(*(self.probe(p) for p in probes))
+        if self.halted or served.deleting:
+            return  # shutting down or deleted while we probed: start nothing new
         for proc, ok in zip(probes, results, strict=True):
-            self._readiness(served, proc, ok, now)
+            if not proc.stopping:  # a stop begun during the probes must not turn it ready again
+                self._readiness(served, proc, ok, now)
         # 3. replicas wanted vs present
         self._scale(served, now)
         # 4. (re)start what is due
