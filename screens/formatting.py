@@ -22,3 +22,8 @@ def age(timestamp: float | None, now: float | None = None) -> str:
 def aliases_label(aliases: dict[str, str]) -> str:
     """'@champion→3 @challenger→4'."""
     return " ".join(f"@{a}→{v}" for a, v in sorted(aliases.items()))
+
+
+def time_of_day(timestamp: float) -> str:
+    """HH:MM:SS in UTC (ops hosts and logs agree on UTC)."""
+    return time.strftime("%H:%M:%S", time.gmtime(timestamp))
