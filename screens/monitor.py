@@ -253,7 +253,13 @@ class MonitorScreen(ViewScreen):
         self.query_one("#monitor-header", Static).update(text)
 
     def _down(self, reason: str) -> None:
-        """Keep the last figures, greyed, and say why they stopped."""
+        """Keep the last figures, greyed, and say why they stopped (or why there are none yet)."""
+        if self.metrics is None:  # nothing shown yet: nothing is stale, there is just no data
+            for metric, *_ in CHARTS:
+                self.query_one(f"#chart-{metric}", LiveChart).clear("no data")
+            self.query_one("#monitor-predictors", ResourceTable).show_message(reason)
+            self._header()
+            return
         self.stale = True
         self.add_class("-stale")
         self._header(reason)
