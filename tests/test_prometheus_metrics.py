@@ -77,6 +77,9 @@ def traffic(runtime, prometheus, tmp_path_factory):
     answered = summary["ok"] + summary["4xx"] + summary["5xx"]
     # wait for data, not a fixed time: both have scraped the last answers
     prometheus.wait_for_query(GATEWAY_COUNT, lambda r: r and float(r[0]["value"][1]) == answered)
+    # the graph servers are scraped apart from the gateway: wait for their last answers too
+    prometheus.wait_for_query('sum(risk_model_requests_total{deployment_name="duo"})',
+                              lambda r: r and float(r[0]["value"][1]) == summary["ok"])
     wait_for(lambda: local.deployment_metrics("duo", 60).custom.get("risk_model_requests_total") == summary["ok"],
              what="the supervisor's window to hold the last answers")
     return {"started": started, "summary": summary, "answered": answered, "middle": middle,
