@@ -145,6 +145,28 @@ class ClusterBackend(Backend, Protocol):
         """Set predictors' traffic percentages (non-shadow ones sum to 100) and shadow flags."""
         ...
 
+    # Rollouts. Callers go through console.rollout_changes (readonly guard + audit).
+
+    def start_rollout(self, name: str, candidate_manifest: str, spec_text: str | None,
+                      search_paths: Sequence[str] = ()) -> RolloutSummary:
+        """Start a progressive delivery of a new version of deployment `name`.
+
+        The candidate manifest's first predictor's graph runs as a new predictor (the spec's
+        `candidate`, 0% at first or as the strategy says) beside the running stable one.
+        spec_text: a rollout spec (YAML, console.rollout.spec); None for the default canary.
+        The spec is stored as an annotation on the deployment so it travels with it.
+        Conflict when a rollout of `name` is already running.
+        """
+        ...
+
+    def rollout_status(self, name: str) -> dict:
+        """The rollout's full state (console.rollout.state.RolloutState.to_dict()). NotFound if none."""
+        ...
+
+    def rollout_command(self, name: str, verb: str) -> RolloutSummary:
+        """promote, promote_full, pause, resume, abort or retry; Conflict when the state refuses it."""
+        ...
+
 
 @runtime_checkable
 class RegistryBackend(Backend, Protocol):

@@ -89,7 +89,7 @@ class RolloutSummary:
 
     @property
     def is_running(self) -> bool:
-        return self.phase in ("Progressing", "Paused", "Analyzing")
+        return self.phase in ("Progressing", "Paused", "Analyzing", "Inconclusive")
 
 
 @dataclass(frozen=True)

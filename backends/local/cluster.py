@@ -82,18 +82,7 @@ class LocalCluster:
 
     def list_rollouts(self) -> list[RolloutSummary]:
         state = read_state(self.home)
-        return [
-            RolloutSummary(
-                deployment=r.get("deployment", name),
-                strategy=r.get("strategy", "?"),
-                phase=r.get("phase", "Unknown"),
-                step=str(r.get("step", "")),
-                canary_weight=int(r.get("canary_weight", 0)),
-                namespace="local",
-                message=r.get("message", ""),
-            )
-            for name, r in sorted(state["rollouts"].items())
-        ]
+        return [_rollout_summary(name, r) for name, r in sorted(state["rollouts"].items())]
 
     def _record(self, name: str) -> tuple[dict[str, Any], bool]:
         state, supervised = self._state()
@@ -247,6 +236,41 @@ class LocalCluster:
         return self._answer(self._client().call("POST", f"/v1/deployments/{name}/traffic",
                                                 {"weights": weights, "shadow": shadow or {}}))
 
+    # -- rollouts (the controller runs in the supervisor) ---------------------------------------------
+
+    def start_rollout(self, name: str, candidate_manifest: str, spec_text: str | None,
+                      search_paths: Sequence[str] = ()) -> RolloutSummary:
+        from backends.local.manifests import parse
+        from console.governance.audit import default_actor
+
+        self._record(name)  # NotFound without starting a supervisor
+        parse(candidate_manifest, "candidate manifest")  # refuse a bad manifest here, with its location
+        if spec_text is not None:
+            from console.rollout.spec import load_spec
+
+            load_spec(spec_text)  # InvalidSpec before anything changes
+        data = self._client().call("POST", f"/v1/rollouts/{name}", {
+            "manifest": candidate_manifest, "spec": spec_text,
+            "search_paths": [str(Path(p).resolve()) for p in search_paths], "actor": default_actor()})
+        return _rollout_summary(name, data.get("rollout") or {})
+
+    def rollout_status(self, name: str) -> dict:
+        """Read from state.json (the supervisor persists it every tick), so it answers while it is down."""
+        rollouts = read_state(self.home)["rollouts"]
+        if not isinstance(rollouts.get(name), dict):
+            raise NotFound(f"no rollout of {name!r} in the local runtime",
+                           hint=f"`mlconsole rollout start {name} --manifest FILE` starts one", target=name)
+        return rollouts[name]
+
+    def rollout_command(self, name: str, verb: str) -> RolloutSummary:
+        from backends.local.rollouts import verb_of
+        from console.governance.audit import default_actor
+
+        verb = verb_of(verb)
+        self.rollout_status(name)  # NotFound without starting a supervisor
+        data = self._client().call("POST", f"/v1/rollouts/{name}/{verb}", {"actor": default_actor()})
+        return _rollout_summary(name, data.get("rollout") or {})
+
     # -- the runtime itself (local only) -----------------------------------------------------------
 
     def start(self) -> dict[str, Any]:
@@ -297,6 +321,17 @@ class _FileFollower:
         self.offset += len(data)
         *lines, self.partial = (self.partial + data).split(b"\n")
         return [line.decode("utf-8", "replace").rstrip("\r") for line in lines]
+
+
+def _rollout_summary(name: str, r: dict[str, Any]) -> RolloutSummary:
+    """A rollout record's top-level keys (RolloutState.to_dict() puts them there) as a summary."""
+    try:
+        weight = int(r.get("canary_weight", 0) or 0)
+    except (TypeError, ValueError):
+        weight = 0
+    return RolloutSummary(deployment=r.get("deployment", name), strategy=r.get("strategy", "?"),
+                          phase=r.get("phase", "Unknown"), step=str(r.get("step", "")), canary_weight=weight,
+                          namespace="local", message=r.get("message", ""))
 
 
 def _summary(name: str, dep: dict[str, Any], supervised: bool) -> DeploymentSummary:

@@ -14,6 +14,10 @@ supervisor adopts those still running (pid alive, command line ours, port answer
 starts the missing ones. SIGTERM stops only the supervisor; POST /v1/shutdown (`mlconsole
 local down`) stops everything but keeps the deployments on disk for the next start.
 
+Rollouts run here too (backends/local/rollouts.py): each second the driver ticks every active
+rollout's controller against the in-process metrics window and applies its traffic changes,
+so a rollout carries on while no console runs, and resumes at its step after a restart.
+
 It is one asyncio loop: the aiohttp API (see supervisor_api.py) and the reconcile loop
 share the in-memory model without locks, since nothing awaits in the middle of a change.
 """
@@ -37,6 +41,7 @@ from typing import Any
 
 from backends.local import processes as procs
 from backends.local.manifests import MAX_REPLICAS, PredictorSpec, parse, predictor_specs, sha, with_changes
+from backends.local.rollouts import RolloutDriver, fault_rate
 from backends.local.serving.routes import RoutePredictor, Routes, write_routes
 from backends.local.state import (
     ensure_runtime_dir,
@@ -158,6 +163,7 @@ class Supervisor:
         self._last_log_check = 0.0
         self._http: Any = None  # aiohttp.ClientSession for readiness probes
         self.scraper: Any = None  # backends.local.scraper.Scraper, once running
+        self.rollouts = RolloutDriver(self)  # the rollout controller's driver (backends/local/rollouts.py)
 
     # -- events -------------------------------------------------------------------------
 
@@ -313,6 +319,7 @@ class Supervisor:
                 self._begin_stop(served, proc)
         await self._wait_stopped([served])
         self.deployments.pop(name, None)
+        self.rollouts.forget(name)
         if self.scraper is not None:
             self.scraper.forget(name)
         for path in (manifest_path(self.home, name), routes_path(self.home, name)):
@@ -374,6 +381,9 @@ class Supervisor:
         else:
             argv = procs.graph_server_argv(manifest_path(self.home, served.name), served.name, proc.predictor,
                                            proc.index, port_file, served.registry, self.home)
+            rate = fault_rate(served.manifest, proc.predictor)  # a rollback drill's candidate
+            if rate > 0:
+                argv += ["--fault-rate", f"{rate:g}"]
         try:
             proc.popen = procs.spawn(argv, log_path, procs.child_env(served.search_paths, served.registry),
                                      cwd=Path(served.search_paths[0]) if served.search_paths else self.home)
@@ -680,12 +690,14 @@ class Supervisor:
     def persist(self, force: bool = False) -> None:
         deployments = self.snapshot()
         record = self.supervisor_record() if not self.stopping.is_set() else None
-        text = json.dumps([deployments, record], sort_keys=True, default=str)
+        rollouts = self.rollouts.snapshot()
+        text = json.dumps([deployments, record, rollouts], sort_keys=True, default=str)
         if text == self._last_persisted and not force:
             return
 
         def change(state: dict[str, Any]) -> None:
             state["deployments"] = deployments
+            state["rollouts"] = rollouts
             if record is None:
                 state.pop("supervisor", None)
             else:
@@ -776,11 +788,14 @@ class Supervisor:
         with contextlib.suppress(OSError):
             self._event_lines = len(events_path(self.home).read_bytes().splitlines())
         await self.adopt()
+        self.rollouts.load(read_state(self.home)["rollouts"])
+        await self.rollouts.resume()  # each active rollout's weights back on its deployment
         from backends.local.scraper import Scraper
 
         self.scraper = Scraper(self.home)
         self.scraper.load(list(self.deployments))
         scraping = asyncio.create_task(self.scraper.run(self.scrape_targets, self.stopping))
+        rolling = asyncio.create_task(self.rollouts.run(self.stopping))
         runner, self.port = await start_api(self, token)
         self.persist(force=True)
         log.info("supervisor pid %s serving the API on 127.0.0.1:%s for %s", os.getpid(), self.port, self.home)
@@ -794,6 +809,8 @@ class Supervisor:
             self.stopping.set()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(scraping, 2.0)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(rolling, 2.0)
             self.scraper.save(force=True)  # the history survives the restart
             self.persist(force=True)
             await runner.cleanup()

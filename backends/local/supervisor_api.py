@@ -10,6 +10,10 @@ X-MLConsole-Token header, so other users of the machine cannot drive the runtime
     POST   /v1/deployments/{name}/scale        {"predictor", "replicas"}
     POST   /v1/deployments/{name}/restart      {"predictor": optional}
     POST   /v1/deployments/{name}/traffic      {"weights": {predictor: int}, "shadow": {predictor: bool}}
+    POST   /v1/rollouts/{name}                 {"manifest": candidate, "spec": YAML or null, "search_paths",
+                                               "actor"}: start a rollout; {"rollout": state}
+    GET    /v1/rollouts/{name}                 {"rollout": RolloutState.to_dict() + the driver's notes}
+    POST   /v1/rollouts/{name}/{verb}          {"actor"}: promote, promote-full, pause, resume, abort, retry
     POST   /v1/shutdown                        {"stop_processes": true}: `mlconsole local down`
     GET    /v1/metrics                         the scraper's own figures (rounds, failures, cost, memory)
     GET    /v1/metrics/{name}?window=300       {"metrics": DeploymentMetrics as JSON}
@@ -165,6 +169,34 @@ def make_app(sup: Supervisor, token: str) -> web.Application:
         series = window.series(query["metric"], *args, now=time.time()) if window is not None else []
         return web.json_response({"series": series_to_dict(series)})
 
+    def actor_of(data: dict[str, Any]) -> str:
+        actor = data.get("actor")
+        if actor is not None and not isinstance(actor, str):
+            raise InvalidSpec("'actor' must be text")
+        return (actor or "").strip()[:200] or "unknown (supervisor API)"
+
+    async def rollout_start(request: web.Request) -> web.Response:
+        name, data = request.match_info["name"], await body(request)
+        text, spec = data.get("manifest"), data.get("spec")
+        if not isinstance(text, str):
+            raise InvalidSpec("'manifest' must be the candidate's manifest text")
+        if spec is not None and not isinstance(spec, str):
+            raise InvalidSpec("'spec' must be the rollout spec as YAML text, or null for the default canary")
+        paths = data.get("search_paths") or []
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise InvalidSpec("'search_paths' must be a list of directories")
+        state = await sup.rollouts.start(name, text, spec, paths, actor_of(data))
+        return web.json_response({"rollout": state})
+
+    async def rollout_get(request: web.Request) -> web.Response:
+        return web.json_response({"rollout": sup.rollouts.status(request.match_info["name"])})
+
+    async def rollout_command(request: web.Request) -> web.Response:
+        name, verb = request.match_info["name"], request.match_info["verb"]
+        data = await body(request) if request.can_read_body else {}
+        state = await sup.rollouts.command(name, verb, actor_of(data))
+        return web.json_response({"rollout": state})
+
     async def shutdown(request: web.Request) -> web.Response:
         data = await body(request)
         stopped = await sup.stop_everything() if data.get("stop_processes", True) else 0
@@ -180,6 +212,9 @@ def make_app(sup: Supervisor, token: str) -> web.Application:
     app.router.add_post("/v1/deployments/{name}/scale", scale)
     app.router.add_post("/v1/deployments/{name}/restart", restart)
     app.router.add_post("/v1/deployments/{name}/traffic", traffic)
+    app.router.add_post("/v1/rollouts/{name}", rollout_start)
+    app.router.add_get("/v1/rollouts/{name}", rollout_get)
+    app.router.add_post("/v1/rollouts/{name}/{verb}", rollout_command)
     app.router.add_post("/v1/shutdown", shutdown)
     app.router.add_get("/v1/metrics", scrape_stats)
     app.router.add_get("/v1/metrics/{name}", deployment_metrics)

@@ -2,7 +2,7 @@
 
     python -m backends.local.serving.graph_server --manifest PATH --predictor NAME \\
         --deployment NAME --replica I --port N --port-file PATH --registry TRACKING_URI \\
-        --home HOME [--host 127.0.0.1]
+        --home HOME [--host 127.0.0.1] [--fault-rate R]
 
 Models load before the socket opens, so once the port file exists the replica is ready.
 Endpoints: POST /api/v1.0/predictions, /api/v1.0/feedback (and /api/v0.1/...); GET
@@ -14,6 +14,10 @@ line goes to stderr and the process keeps serving.
 The graph runs on the event loop while it answers fast (that is quicker than handing each
 call to a thread), and moves to a worker thread once its calls grow slow, so that health
 checks and /metrics scrapes keep answering while a heavy model works.
+
+`--fault-rate R` (rollback drills, like Istio's HTTP fault injection) answers that fraction of
+prediction requests (v1 predictions, V2 infer) with a 500 before the graph runs, counted in the
+metrics as any 500 is, so gates and dashboards see a failing version.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import asyncio
 import json
 import logging
 import os
+import random
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +45,7 @@ log = logging.getLogger("mlconsole.serving")
 _perf = time.perf_counter
 JSON = "application/json"
 PUID_HEADER = "Seldon-Puid"
+FAULT_MESSAGE = "injected fault (rollback drill)"
 # Above this average time per call (seconds) the graph runs in a worker thread, not on the loop.
 # Measured here: a 2 ms sklearn pyfunc serves 15-20% fewer requests from the thread, while a
 # 20 ms stall of the loop is harmless to health checks and scrapes.
@@ -70,7 +76,8 @@ def image_and_version(runs: str, container_image: str | None = None) -> tuple[st
 class GraphServer:
     """The HTTP face of one GraphExecutor, with its metrics."""
 
-    def __init__(self, executor: Any, deployment: str, predictor: Any, replica: int) -> None:
+    def __init__(self, executor: Any, deployment: str, predictor: Any, replica: int,
+                 fault_rate: float = 0.0) -> None:
         from console.graph.executor import node_type
         from console.graph.spec import containers_by_name
 
@@ -78,6 +85,7 @@ class GraphServer:
         self.deployment = deployment
         self.predictor_name = predictor.name
         self.replica = replica
+        self.fault_rate = min(1.0, max(0.0, float(fault_rate)))
         version = ((predictor.raw.get("annotations") or {}).get("version")
                    or (predictor.raw.get("labels") or {}).get("version") or "")
         self.containers = containers_by_name(predictor)
@@ -152,6 +160,14 @@ class GraphServer:
         body = v2_error(message) if v2 else seldon_failure(code, message)
         return web.Response(status=code, body=dumps(body), content_type=JSON)
 
+    def _fault(self, service: str, start: float, v2: bool) -> web.Response | None:
+        """The injected failure for this request, or None to serve it (only with --fault-rate)."""
+        if not self.fault_rate or random.random() >= self.fault_rate:
+            return None
+        self.metrics.observe_request(service, 500, _perf() - start)
+        body = v2_error(FAULT_MESSAGE) if v2 else seldon_failure(500, FAULT_MESSAGE)
+        return web.Response(status=500, body=dumps(body), content_type=JSON)
+
     @staticmethod
     def _parse(body: bytes) -> Any:
         try:
@@ -176,6 +192,8 @@ class GraphServer:
     async def predictions(self, request: web.Request) -> web.Response:
         """POST /api/v1.0/predictions: a Seldon v1 message through the graph."""
         start = _perf()
+        if self.fault_rate and (fault := self._fault("predictions", start, False)) is not None:
+            return fault
         try:
             message = self._with_puid(self._parse(await request.read()), request.headers.get(PUID_HEADER))
             run = await self._run(self.executor.run, message)
@@ -221,6 +239,8 @@ class GraphServer:
         missing = self._model_missing(name)
         if missing is not None:
             return missing
+        if self.fault_rate and (fault := self._fault("infer", start, True)) is not None:
+            return fault
         try:
             decoded = v2_to_seldon(self._parse(await request.read()))
             self._with_puid(decoded.message, request.headers.get(PUID_HEADER))
@@ -360,7 +380,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--registry", default="", help="MLflow tracking URI the models load from")
     parser.add_argument("--home", type=Path, default=None, help="the mlconsole home")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--fault-rate", type=_fraction, default=0.0, metavar="R",
+                        help="answer this fraction (0..1) of prediction requests with an injected 500 "
+                             "(rollback drills)")
     return parser.parse_args(argv)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction between 0 and 1")
+    return value
 
 
 def build_server(args: argparse.Namespace) -> GraphServer:
@@ -377,13 +410,16 @@ def build_server(args: argparse.Namespace) -> GraphServer:
                        hint="predictors: " + ", ".join(p.name for p in deployment.predictors))
     executor = GraphExecutor(predictor, MlflowModelSource(args.registry),
                              search_paths=(str(args.manifest.resolve().parent),))
-    return GraphServer(executor, args.deployment, predictor, args.replica)
+    return GraphServer(executor, args.deployment, predictor, args.replica, getattr(args, "fault_rate", 0.0))
 
 
 async def _main(args: argparse.Namespace, server: GraphServer, started: float) -> int:
     def started_on(port: int) -> None:
         log.info("serving %s/%s replica %d on http://%s:%d (%d nodes, ready in %.2f s)", args.deployment,
                  args.predictor, args.replica, args.host, port, len(server.executor.node_names), _perf() - started)
+        if server.fault_rate:
+            log.warning("fault injection on: %.0f%% of prediction requests answer 500 (%s)",
+                        server.fault_rate * 100, FAULT_MESSAGE)
 
     try:
         return await serve(server.app(), args.host, args.port, args.port_file, on_started=started_on)
