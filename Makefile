@@ -44,6 +44,9 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/registry.py
 	$(BIN)/python bench/graph.py
+	$(BIN)/python bench/serving.py
+	$(BIN)/python bench/monitor.py
+	$(BIN)/python bench/rollout.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
