@@ -160,13 +160,13 @@ def start_gateway(routes: Path, workdir: Path, home: Path, *, deployment: str = 
                   ["--deployment", deployment, "--routes", str(routes), "--home", str(home)], workdir, name)
 
 
-def write_routes(path: Path, predictors: list[tuple[str, float, bool, list[str]]], *, deployment: str = "risk",
+def write_routes(path: Path, predictors: list[tuple], *, deployment: str = "risk",
                  sticky_header: str | None = None, log_sample_rate: float = 1.0, log: bool = True) -> None:
-    """Write a routes file from (name, traffic, shadow, endpoint URLs) tuples, atomically."""
+    """Write a routes file from (name, traffic, shadow, endpoint URLs[, mirror %]) tuples, atomically."""
     from backends.local.serving.routes import RoutePredictor, Routes
     from backends.local.serving.routes import write_routes as write
 
-    write(path, Routes(deployment, [RoutePredictor(n, t, s, list(e)) for n, t, s, e in predictors],
+    write(path, Routes(deployment, [RoutePredictor(p[0], p[1], p[2], list(p[3]), *p[4:]) for p in predictors],
                        sticky_header=sticky_header, log_sample_rate=log_sample_rate, log=log))
 
 

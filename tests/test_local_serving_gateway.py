@@ -147,6 +147,19 @@ def test_shadow_gets_every_request_and_its_answer_is_never_returned(backends, cl
     assert metric_value(text, "mlconsole_gateway_requests_total", predictor_name="shadow") == 0
 
 
+def test_a_shadow_with_a_mirror_percentage_sees_that_share(backends, client, gateway):
+    gw = gateway([("main", 100, False, [backends["main"].url]), ("shadow", 0, True, [backends["shadow"].url], 25.0)])
+    for _ in range(400):
+        assert post(client, gw.url + PREDICT, ROWS).headers[HEADER] == "main"
+
+    def mirrored() -> float:
+        return metric_value(client.get(gw.url + "/metrics").text, "mlconsole_gateway_shadow_requests_total",
+                            predictor_name="shadow")
+
+    wait_for(lambda: mirrored() > 0)
+    assert 60 <= mirrored() <= 140  # 25% of 400 = 100, binomial sd ~8.7
+
+
 def test_a_killed_predictor_leaves_the_others_answering(manifest, client, gateway, tmp_path):
     a = start_graph_server(manifest, "main", tmp_path / "a")
     b = start_graph_server(manifest, "canary", tmp_path / "b")

@@ -27,7 +27,8 @@ def test_routes_round_trip_through_the_file(tmp_path):
     write_routes(path, routes)
     assert read_routes(path) == routes
     assert json.loads(path.read_text())["predictors"][0] == {
-        "name": "main", "traffic": 90, "shadow": False, "endpoints": ["http://127.0.0.1:9001", "http://127.0.0.1:9002"]}
+        "name": "main", "traffic": 90, "shadow": False, "endpoints": ["http://127.0.0.1:9001", "http://127.0.0.1:9002"],
+        "mirror": 100.0}
     assert [p.name for p in tmp_path.joinpath("routes").iterdir()] == ["risk.json"]  # no temporary left behind
 
 
@@ -36,6 +37,7 @@ def test_routes_round_trip_through_the_file(tmp_path):
     ({"predictors": [{"name": "a"}, {"name": "a"}]}, "twice"),
     ({"predictors": [{"name": "a", "endpoints": ["127.0.0.1:1"]}]}, "http:// URLs"),
     ({"log_sample_rate": 2}, "log_sample_rate"),
+    ({"predictors": [{"name": "a", "shadow": True, "mirror": 120}]}, "mirror"),
     ({"deployment": ""}, "deployment"),
     ({"sticky_header": 5}, "sticky_header"),
 ])

@@ -130,6 +130,18 @@ def test_candidate_predictor_carries_the_fault_annotation():
     assert "annotations" not in healthy
 
 
+def test_a_shadow_candidate_carries_its_mirror_percentage_into_the_routes():
+    from backends.local.rollouts import MIRROR_ANNOTATION, mirror_percents
+
+    cand = _candidate_predictor(candidate_manifest("x"), RolloutSpec("shadow", mirror_percent=20), {})
+    assert cand["annotations"][MIRROR_ANNOTATION] == "20"
+    assert "annotations" not in _candidate_predictor(candidate_manifest("x"), RolloutSpec("shadow"), {})
+    text = manifest("x").replace("spec:\n  predictors:\n", "spec:\n  predictors:\n  - name: canary\n"
+                                 "    annotations: {mlconsole.io/mirror-percent: '20'}\n    graph: {name: m, "
+                                 "type: MODEL, implementation: a.B}\n", 1)
+    assert mirror_percents(text) == {"canary": 20.0}
+
+
 def test_answers_agree_when_equal_close_or_same_argmax():
     assert _same((0.1, 0.9), (0.1, 0.9)) and _same((0.5,), (0.5 + 1e-9,))
     assert _same((0.2, 0.8), (0.4, 0.6))  # same class

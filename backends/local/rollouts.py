@@ -43,6 +43,7 @@ log = logging.getLogger("mlconsole.supervisor")
 
 ACTOR = "mlconsole-supervisor (rollout controller)"
 FAULT_ANNOTATION = "mlconsole.io/fault-rate"  # on the candidate predictor: its replicas get --fault-rate
+MIRROR_ANNOTATION = "mlconsole.io/mirror-percent"  # on a shadow predictor: the share of requests it sees
 TICK = 1.0
 READY_WAIT = 60.0  # a new candidate not ready after this long is analysed anyway (its figures are missing)
 DEFAULT_WINDOW = 30.0
@@ -110,6 +111,21 @@ def _fault_rates(text: str) -> dict[str, float]:
             rate = float(annotations.get(FAULT_ANNOTATION, 0) or 0)
             if rate > 0:
                 out[str(p.get("name"))] = min(1.0, rate)
+    return out
+
+
+def mirror_percents(text: str) -> dict[str, float]:
+    """Predictor -> the percentage of requests mirrored to it (its MIRROR_ANNOTATION), when set."""
+    try:
+        data = manifest_dict(text)
+    except ConsoleError:
+        return {}
+    out = {}
+    for p in _predictors(data):
+        annotations = p.get("annotations") if isinstance(p.get("annotations"), dict) else {}
+        with contextlib.suppress(TypeError, ValueError):
+            if MIRROR_ANNOTATION in annotations:
+                out[str(p.get("name"))] = min(100.0, max(0.0, float(annotations[MIRROR_ANNOTATION])))
     return out
 
 
@@ -663,8 +679,11 @@ def _candidate_predictor(text: str, spec: Any, stable: dict[str, Any]) -> dict[s
         first["replicas"] = stable["replicas"]
     annotations = dict(first.get("annotations") or {})
     annotations.pop(FAULT_ANNOTATION, None)
+    annotations.pop(MIRROR_ANNOTATION, None)
     if spec.fault_rate and float(spec.fault_rate) > 0:
         annotations[FAULT_ANNOTATION] = f"{min(1.0, float(spec.fault_rate)):g}"
+    if spec.strategy in ("shadow", "bluegreen") and 0 <= spec.mirror_percent < 100:
+        annotations[MIRROR_ANNOTATION] = f"{int(spec.mirror_percent)}"
     if annotations:
         first["annotations"] = annotations
     else:

@@ -41,7 +41,7 @@ from typing import Any
 
 from backends.local import processes as procs
 from backends.local.manifests import MAX_REPLICAS, PredictorSpec, parse, predictor_specs, sha, with_changes
-from backends.local.rollouts import RolloutDriver, fault_rate
+from backends.local.rollouts import RolloutDriver, fault_rate, mirror_percents
 from backends.local.serving.routes import RoutePredictor, Routes, write_routes
 from backends.local.state import (
     ensure_runtime_dir,
@@ -579,10 +579,12 @@ class Supervisor:
     def routes(self, served: Served) -> Routes:
         """The gateway's routes: every predictor's weight, with only its ready replicas as endpoints."""
         preds = []
+        mirrors = mirror_percents(served.manifest)
         for spec in served.predictors:
             endpoints = [f"http://127.0.0.1:{p.port}" for p in served.replicas
                          if p.predictor == spec.name and p.ready and p.port and not p.stopping]
-            preds.append(RoutePredictor(spec.name, spec.traffic, spec.shadow, endpoints))
+            preds.append(RoutePredictor(spec.name, spec.traffic, spec.shadow, endpoints,
+                                        mirror=mirrors.get(spec.name, 100.0)))
         ann = served.annotations
         try:
             rate = float(ann.get("mlconsole.io/log-sample-rate", "1.0"))

@@ -88,13 +88,15 @@ class Endpoint:
 class Predictor:
     """A predictor's traffic weight, shadow flag and replicas, served round-robin."""
 
-    __slots__ = ("name", "traffic", "shadow", "endpoints", "_next")
+    __slots__ = ("name", "traffic", "shadow", "endpoints", "mirror", "_next")
 
-    def __init__(self, name: str, traffic: float, shadow: bool, endpoints: list[Endpoint]) -> None:
+    def __init__(self, name: str, traffic: float, shadow: bool, endpoints: list[Endpoint],
+                 mirror: float = 100.0) -> None:
         self.name = name
         self.traffic = traffic
         self.shadow = shadow
         self.endpoints = endpoints
+        self.mirror = mirror  # percent of requests a shadow gets a copy of
         self._next = 0
 
     def usable(self, now: float) -> bool:
@@ -224,7 +226,7 @@ class Gateway:
                 endpoint = endpoints.get(key) or self._endpoints.get(key) or Endpoint(url)
                 endpoints[key] = endpoint
                 mine.append(endpoint)
-            predictors.append(Predictor(p.name, float(p.traffic), p.shadow, mine))
+            predictors.append(Predictor(p.name, float(p.traffic), p.shadow, mine, float(p.mirror)))
         for key in self._endpoints.keys() - endpoints.keys():
             self.metrics.forget_endpoint(*key)
         for (name, url), endpoint in endpoints.items():
@@ -395,6 +397,8 @@ class Gateway:
 
     def _mirror(self, path: str, body: bytes, headers: dict[str, str], ts: float, log_it: bool) -> None:
         for shadow in self.shadows:
+            if shadow.mirror < 100.0 and random.random() * 100.0 >= shadow.mirror:
+                continue  # not this one: the shadow sees a sample
             if self._shadow_slots <= 0:
                 self.metrics.shadow(shadow.name, "dropped")
                 continue

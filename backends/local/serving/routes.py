@@ -30,6 +30,7 @@ class RoutePredictor:
     traffic: float = 0
     shadow: bool = False
     endpoints: list[str] = field(default_factory=list)
+    mirror: float = 100.0  # a shadow gets this percentage of requests mirrored
 
 
 @dataclass
@@ -87,7 +88,8 @@ def routes_from_dict(data: Any) -> Routes:
             raise InvalidSpec(f"routes: {where}.shadow must be true or false", location=f"{where}.shadow")
         predictors.append(RoutePredictor(
             name=name, traffic=_number(p.get("traffic", 0), f"{where}.traffic", 0), shadow=shadow,
-            endpoints=[e.rstrip("/") for e in endpoints]))
+            endpoints=[e.rstrip("/") for e in endpoints],
+            mirror=float(_number(p.get("mirror", 100.0), f"{where}.mirror", 0.0, 100.0))))
     sticky = data.get("sticky_header")
     if sticky is not None and (not isinstance(sticky, str) or not sticky.strip()):
         raise InvalidSpec("routes: sticky_header must be a header name or null", location="sticky_header")
