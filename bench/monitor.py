@@ -1,4 +1,4 @@
-"""Monitoring benchmark: what the embedded metrics window costs.
+"""Monitoring benchmark: what the embedded metrics window and the Monitor view cost.
 
 1. Memory of the supervisor's window after an hour of 1-second scrapes of DEPLOYMENTS
    deployments with 3 processes each (a gateway and two graph servers of 3 nodes), fed through
@@ -7,13 +7,17 @@
 2. Scrape cost: parsing and ingesting one round of the same 15 processes' real /metrics text,
    CPU milliseconds per round (one round a second): prometheus_client's parser on every line,
    against the supervisor's ExpositionParser (that parser once per series, then numbers only).
+3. Console CPU while following a deployment at 1,000+ requests a second (bench/monitor_console.py):
+   a two-predictor deployment of a Python component in a temporary home, loaded by wrk (POSTing a
+   Seldon v1 body to the gateway), the real console in a 120x40 tmux pane on its Monitor view;
+   utime+stime of the console process per wall second, from /proc, against the same console on the
+   Monitor with no traffic and on the Overview under the same load; goal: under 20% of one core.
+   --profile runs the console once more under cProfile and prints where its time goes (it runs by
+   itself when the goal is missed).
 
-TODO(monitor view): console CPU while following a deployment at 1,000 req/s (DESIGN.md's
-"monitoring" figure) needs the Monitor screen, which does not exist yet; once it does, run
-the local runtime, `mlconsole traffic NAME --rate 1000`, follow it in the TUI on a pty and
-read the console process's CPU time from /proc against a bare `watch mlconsole metrics`.
-
-    python bench/monitor.py [--deployments 5] [--seconds 3600]
+    python bench/monitor.py [--deployments 5] [--seconds 3600] [--skip-window]
+                            [--skip-console] [--rounds 1] [--measure 20] [--settle 5]
+                            [--connections 16] [--profile | --no-profile]
 """
 
 from __future__ import annotations
@@ -105,7 +109,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deployments", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=3600)
+    parser.add_argument("--skip-window", action="store_true", help="skip parts 1 and 2 (window memory, scrapes)")
+    parser.add_argument("--skip-console", action="store_true", help="skip part 3 (console CPU)")
+    parser.add_argument("--rounds", type=int, default=1, help="console CPU: rounds of every scenario (medians)")
+    parser.add_argument("--measure", type=float, default=20.0, help="console CPU: seconds measured per scenario")
+    parser.add_argument("--settle", type=float, default=5.0, help="console CPU: seconds before measuring")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (2 cores here)")
+    parser.add_argument("--profile", action=argparse.BooleanOptionalAction, default=None,
+                        help="profile the console under load (default: only when the goal is missed)")
     args = parser.parse_args()
+    if not args.skip_window:
+        window_figures(args)
+    if not args.skip_console:
+        from bench.monitor_console import run
+
+        run(rounds=args.rounds, settle=args.settle, seconds=args.measure, connections=args.connections,
+            threads=args.threads, profile=args.profile)
+
+
+def window_figures(args: argparse.Namespace) -> None:
+    """Parts 1 and 2: the window's memory after an hour, and one scrape round's CPU."""
     start = time.time() - args.seconds
 
     # 1a. one deployment under tracemalloc (slower), for the Python-level allocations
@@ -158,7 +182,6 @@ def main() -> None:
         print(f"scrape round, {name}: {len(texts)} processes, {lines} lines: {total * 1000:.1f} ms CPU "
               f"({parse_cpu / rounds * 1000:.1f} parsing, {ingest_cpu / rounds * 1000:.1f} ingesting) = "
               f"{total * 100:.1f}% of a core at a round a second (HTTP not included)")
-    print("console CPU following 1,000 req/s: TODO, needs the Monitor view (see the module docstring)")
 
 
 if __name__ == "__main__":
