@@ -14,7 +14,7 @@ from textual.binding import Binding
 
 from console.types import ClusterEvent, DeploymentSummary
 from screens import formatting
-from screens.cluster_actions import CLUSTER_BINDINGS, ClusterActions
+from screens.cluster_actions import CLUSTER_BINDINGS, ClusterActions, RolloutStart
 from screens.formatting import age
 from screens.view import ViewScreen
 from screens.widgets.resource_table import ResourceTable, Row
@@ -40,7 +40,7 @@ def event_row(i: int, e: ClusterEvent, now: float, with_deployment: bool = True)
     return Row(str(i), cells)
 
 
-class ClusterScreen(ClusterActions, ViewScreen):
+class ClusterScreen(RolloutStart, ClusterActions, ViewScreen):
     VIEW = "cluster"
     REFRESH_SECONDS = 2.0
 
@@ -49,6 +49,7 @@ class ClusterScreen(ClusterActions, ViewScreen):
         Binding("l", "logs", "Logs", id="cluster.logs"),
         Binding("y", "describe", "Describe", id="cluster.describe"),
         Binding("e", "edit", "Edit graph", id="cluster.edit", show=False),
+        Binding("o", "start_rollout", "Rollout", id="cluster.rollout"),
         *CLUSTER_BINDINGS,
     ]
 

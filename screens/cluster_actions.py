@@ -222,3 +222,54 @@ class ClusterActions:
 
         self._confirm(f"Delete deployment {name}?", "its processes stop and its gateway URL goes away",
                       "Delete", change, then=getattr(self, "after_delete", None))
+
+
+def strategy_files(home: Path) -> list[Choice]:
+    """The default canary, then rollout specs under home/rollouts (YAML, Argo-like)."""
+    folder = home / "rollouts"
+    files = sorted(p for pattern in ("*.yaml", "*.yml") for p in folder.glob(pattern)) if folder.is_dir() else []
+    return [Choice("", "default canary", "10% → 50% → 100%, gated on errors and p99"),
+            *(Choice(str(p), p.name, "home/rollouts") for p in files)]
+
+
+class RolloutStart:
+    """Mixin: `o` starts a rollout of the selected deployment (new version, strategy, plan, confirm)."""
+
+    def action_start_rollout(self) -> None:
+        name = self._target("start a rollout")  # type: ignore[attr-defined]
+        if name is None:
+            return
+        home = Path(self.app.settings.home)
+
+        def strategy_for(manifest_path: str | None) -> None:
+            if not manifest_path:
+                return
+            self.app.push_screen(FuzzyPicker(f"Rollout of {name} — which strategy?", choices=strategy_files(home)),
+                                 lambda spec_path: spec_path is not None and self._preview_rollout(
+                                     name, Path(manifest_path).expanduser(), spec_path))
+
+        self.app.push_screen(FuzzyPicker(f"Rollout of {name} — the new version's manifest",
+                                         choices=graph_files(home), accept_typed="/"), strategy_for)
+
+    def _preview_rollout(self, name: str, manifest_path: Path, spec_path: str) -> None:
+        from console.rollout.controller import plan_text
+        from console.rollout.spec import default_canary, load_spec
+
+        try:
+            manifest = manifest_path.read_text(encoding="utf-8")
+            spec_text = Path(spec_path).read_text(encoding="utf-8") if spec_path else None
+            spec = load_spec(spec_text) if spec_text else default_canary()
+        except (OSError, ConsoleError) as exc:
+            self.notify(f"cannot start the rollout: {exc}", severity="error", timeout=10)
+            return
+
+        def start(changes: ClusterChanges) -> str:
+            from console.rollout_changes import RolloutChanges
+
+            summary = RolloutChanges(changes.settings, changes.cluster).start(
+                name, manifest, spec_text, (str(manifest_path.parent), os.getcwd()))
+            return f"rollout of {name} started: {summary.phase} {summary.step}"
+
+        self._confirm(f"Start a {spec.strategy} rollout of {name}?",
+                      f"new version: {manifest_path.name}; {spec.stable} → {spec.candidate}\n{plan_text(spec)}",
+                      "Start", start)
