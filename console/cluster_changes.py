@@ -30,8 +30,10 @@ class DeployResult:
         return "created" if self.diff == "created" else ("configured" if self.diff else "unchanged")
 
 
-class ClusterChanges:
-    """Deploy, scale, restart, delete and traffic changes with the readonly guard and an audit entry each."""
+class AuditedClusterChanges:
+    """What every kind of cluster change shares: the readonly guard, the capability check, the audit."""
+
+    capability = "do this"  # completes "the <kind> cluster backend cannot ..."
 
     def __init__(self, settings: Settings, cluster: ClusterBackend, audit: AuditLog | None = None) -> None:
         self.settings = settings
@@ -44,17 +46,23 @@ class ClusterChanges:
 
     def _supports(self, method: str) -> None:
         if not callable(getattr(self.cluster, method, None)):
-            raise ConsoleError(f"the {self.cluster.kind} cluster backend cannot {method} yet",
+            raise ConsoleError(f"the {self.cluster.kind} cluster backend cannot {self.capability} yet ({method})",
                                hint="use the embedded local runtime (no --context) for this")
 
-    def _target(self, name: str, summary: DeploymentSummary | None = None) -> str:
-        namespace = (summary.namespace if summary else "") or getattr(self.cluster, "namespace", "") or "local"
+    def _target(self, name: str, summary: object | None = None) -> str:
+        namespace = getattr(summary, "namespace", "") or getattr(self.cluster, "namespace", "") or "local"
         return f"{namespace}/{name}"
 
     def _record(self, action: str, target: str, before: str, after: str, reason: str) -> None:
         where = "" if self.cluster.kind == "local" else f"cluster {self.cluster.endpoint}"
         self.audit.append(action, target, before=before, after=after,
                           reason="; ".join(x for x in (reason, where) if x))
+
+
+class ClusterChanges(AuditedClusterChanges):
+    """Deploy, scale, restart, delete and traffic changes with the readonly guard and an audit entry each."""
+
+    capability = "make this change"
 
     def _current(self, name: str) -> DeploymentSummary | None:
         try:

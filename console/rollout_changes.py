@@ -12,10 +12,8 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from console.config import Settings
-from console.errors import ConsoleError, ReadOnly
-from console.governance.audit import AuditLog
-from console.ports import ClusterBackend
+from console.cluster_changes import AuditedClusterChanges
+from console.errors import ConsoleError
 from console.types import RolloutSummary
 
 COMMANDS = ("promote", "promote_full", "pause", "resume", "abort", "retry")
@@ -42,31 +40,10 @@ def describe(rollout: RolloutSummary | dict[str, Any] | None) -> str:
     return f"{strategy} {phase}, step {step}, candidate {weight}%"
 
 
-class RolloutChanges:
+class RolloutChanges(AuditedClusterChanges):
     """Start and command rollouts with the readonly guard and an audit entry each."""
 
-    def __init__(self, settings: Settings, cluster: ClusterBackend, audit: AuditLog | None = None) -> None:
-        self.settings = settings
-        self.cluster = cluster
-        self.audit = audit or AuditLog(settings.home)
-
-    def _guard(self, action: str) -> None:
-        if self.settings.readonly:
-            raise ReadOnly(action)
-
-    def _supports(self, method: str) -> None:
-        if not callable(getattr(self.cluster, method, None)):
-            raise ConsoleError(f"the {self.cluster.kind} cluster backend cannot run rollouts yet ({method})",
-                               hint="use the embedded local runtime (no --context) for rollouts")
-
-    def _target(self, name: str, summary: RolloutSummary | None = None) -> str:
-        namespace = (summary.namespace if summary else "") or getattr(self.cluster, "namespace", "") or "local"
-        return f"{namespace}/{name}"
-
-    def _record(self, action: str, target: str, before: str, after: str, reason: str) -> None:
-        where = "" if self.cluster.kind == "local" else f"cluster {self.cluster.endpoint}"
-        self.audit.append(action, target, before=before, after=after,
-                          reason="; ".join(x for x in (reason, where) if x))
+    capability = "run rollouts"
 
     def start(self, name: str, candidate_manifest: str, spec_text: str | None = None,
               search_paths: Sequence[str] = (), reason: str = "") -> RolloutSummary:

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from console.cluster_changes import ClusterChanges
 from console.errors import ConsoleError
 from console.graph.draft import parse_traffic
+from screens.change_worker import run_change
 from screens.confirm import ConfirmScreen
 from screens.diff_confirm import DiffConfirm
 from screens.fuzzy_picker import Choice, FuzzyPicker
@@ -71,22 +72,7 @@ class ClusterActions:
     def run_change(self, change: Callable[[ClusterChanges], str], then: Callable[[], None] | None = None) -> None:
         """Run one change in a worker; its summary (or its error) becomes a toast."""
         changes = ClusterChanges(self.app.settings, self.app.backends.cluster)
-
-        def work() -> None:
-            try:
-                summary = change(changes)
-            except ConsoleError as exc:
-                self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
-            except Exception as exc:  # never a traceback
-                self.app.call_from_thread(self.notify, f"unexpected error: {type(exc).__name__}: {exc}",
-                                          severity="error", timeout=10)
-            else:
-                self.app.call_from_thread(self.notify, f"{summary} (audited)", timeout=6)
-                self.app.call_from_thread(self.refresh_data)
-                if then is not None:
-                    self.app.call_from_thread(then)
-
-        self.run_worker(work, thread=True, group="cluster-change", exit_on_error=False)
+        run_change(self, lambda: change(changes), "cluster-change", then)
 
     def _confirm(self, question: str, detail: str, yes: str, change: Callable[[ClusterChanges], str],
                  then: Callable[[], None] | None = None) -> None:

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from textual.binding import Binding
 
-from console.errors import ConsoleError
 from console.rollout_changes import RolloutChanges
+from screens.change_worker import run_change
 from screens.confirm import ConfirmScreen
 
 ROLLOUT_BINDINGS = [
@@ -61,18 +61,8 @@ class RolloutActions:
     def _run(self, change: Callable[[RolloutChanges], object]) -> None:
         changes = RolloutChanges(self.app.settings, self.app.backends.cluster)
 
-        def work() -> None:
-            try:
-                summary = change(changes)
-            except ConsoleError as exc:
-                self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
-            except Exception as exc:  # never a traceback
-                self.app.call_from_thread(self.notify, f"unexpected error: {type(exc).__name__}: {exc}",
-                                          severity="error", timeout=10)
-            else:
-                phase = getattr(summary, "phase", "")
-                self.app.call_from_thread(self.notify, f"{getattr(summary, 'deployment', '')} {phase} (audited)",
-                                          timeout=5)
-                self.app.call_from_thread(self.refresh_data)
+        def summarize() -> str:
+            summary = change(changes)
+            return f"{getattr(summary, 'deployment', '')} {getattr(summary, 'phase', '')}"
 
-        self.run_worker(work, thread=True, group="rollout-change", exit_on_error=False)
+        run_change(self, summarize, "rollout-change")

@@ -37,8 +37,9 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from backends.local.serving.metrics import GatewayMetrics, exposition
-from backends.local.serving.process import MAX_BODY, run, serve, setup_logging
+from backends.local.serving.endpoints import ServingEndpoints
+from backends.local.serving.metrics import GatewayMetrics
+from backends.local.serving.process import run, serve, setup_logging
 from backends.local.serving.protocols import dumps, seldon_failure, v2_error
 from backends.local.serving.request_log import RequestLog, requests_dir
 from backends.local.serving.routes import Routes, read_routes
@@ -172,7 +173,7 @@ def _feedback_puid(body: bytes) -> str | None:
     return None
 
 
-class Gateway:
+class Gateway(ServingEndpoints):
     """Routes one deployment's requests to its predictors' graph servers."""
 
     def __init__(self, deployment: str, routes_path: Path, home: Path | None) -> None:
@@ -448,7 +449,11 @@ class Gateway:
         """POST /v2/models/{name}/infer: routed, mirrored to shadows, logged."""
         return await self.forward(request, "infer", mirror=True, logged=True)
 
-    async def model_info(self, request: web.Request) -> web.Response:
+    async def model_ready(self, request: web.Request) -> web.Response:
+        """GET /v2/models/{name}/ready: the same answer as the metadata (ready when it answers)."""
+        return await self.model_metadata(request)
+
+    async def model_metadata(self, request: web.Request) -> web.Response:
         """GET /v2/models/{name}[/ready]: answered by a serving predictor."""
         return await self.forward(request, "metadata")
 
@@ -474,35 +479,6 @@ class Gateway:
         return web.Response(body=dumps({"name": "mlconsole-gateway", "version": __version__, "extensions": []}),
                             content_type=JSON)
 
-    async def metrics_text(self, request: web.Request) -> web.Response:
-        """GET /metrics in Prometheus text format."""
-        body, content_type = exposition(self.metrics.registry)
-        return web.Response(body=body, headers={"Content-Type": content_type})
-
-    async def not_found(self, request: web.Request) -> web.Response:
-        """Any other path: 404 with a JSON error."""
-        return web.Response(status=404, body=dumps(v2_error(f"no endpoint {request.method} {request.path}")),
-                            content_type=JSON)
-
-    def app(self) -> web.Application:
-        """The aiohttp application serving every endpoint."""
-        app = web.Application(client_max_size=MAX_BODY)
-        add = app.router.add_route
-        for prefix in ("/api/v1.0", "/api/v0.1"):
-            add("POST", f"{prefix}/predictions", self.predictions)
-            add("POST", f"{prefix}/feedback", self.feedback)
-        add("GET", "/v2", self.server_metadata)
-        add("GET", "/v2/health/live", self.live)
-        add("GET", "/v2/health/ready", self.ready)
-        add("GET", "/v2/models/{name}", self.model_info)
-        add("GET", "/v2/models/{name}/ready", self.model_info)
-        add("POST", "/v2/models/{name}/infer", self.infer)
-        add("GET", "/health/ping", self.ping)
-        add("GET", "/live", self.live)
-        add("GET", "/ready", self.ready)
-        add("GET", "/metrics", self.metrics_text)
-        add("*", "/{tail:.*}", self.not_found)
-        return app
 
     # -- lifecycle -------------------------------------------------------------------------------
 

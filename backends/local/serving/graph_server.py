@@ -36,8 +36,9 @@ from typing import Any
 
 from aiohttp import web
 
-from backends.local.serving.metrics import GraphMetrics, NodeLabels, exposition
-from backends.local.serving.process import MAX_BODY, run, serve, setup_logging
+from backends.local.serving.endpoints import ServingEndpoints
+from backends.local.serving.metrics import GraphMetrics, NodeLabels
+from backends.local.serving.process import run, serve, setup_logging
 from backends.local.serving.protocols import dumps, seldon_failure, seldon_to_v2, v2_error, v2_to_seldon
 from console.errors import ConsoleError, InvalidSpec
 
@@ -73,7 +74,7 @@ def image_and_version(runs: str, container_image: str | None = None) -> tuple[st
     return runs, ""
 
 
-class GraphServer:
+class GraphServer(ServingEndpoints):
     """The HTTP face of one GraphExecutor, with its metrics."""
 
     def __init__(self, executor: Any, deployment: str, predictor: Any, replica: int,
@@ -304,35 +305,6 @@ class GraphServer:
         """GET /health/ping, as Seldon's Python wrapper answers it."""
         return web.Response(text="pong")
 
-    async def metrics_text(self, request: web.Request) -> web.Response:
-        """GET /metrics in Prometheus text format."""
-        body, content_type = exposition(self.metrics.registry)
-        return web.Response(body=body, headers={"Content-Type": content_type})
-
-    async def not_found(self, request: web.Request) -> web.Response:
-        """Any other path: 404 with a JSON error."""
-        return web.Response(status=404, body=dumps(v2_error(f"no endpoint {request.method} {request.path}")),
-                            content_type=JSON)
-
-    def app(self) -> web.Application:
-        """The aiohttp application serving every endpoint."""
-        app = web.Application(client_max_size=MAX_BODY)
-        add = app.router.add_route
-        for prefix in ("/api/v1.0", "/api/v0.1"):
-            add("POST", f"{prefix}/predictions", self.predictions)
-            add("POST", f"{prefix}/feedback", self.feedback)
-        add("GET", "/v2", self.server_metadata)
-        add("GET", "/v2/health/live", self.live)
-        add("GET", "/v2/health/ready", self.ready)
-        add("GET", "/v2/models/{name}", self.model_metadata)
-        add("GET", "/v2/models/{name}/ready", self.model_ready)
-        add("POST", "/v2/models/{name}/infer", self.infer)
-        add("GET", "/health/ping", self.ping)
-        add("GET", "/live", self.live)
-        add("GET", "/ready", self.ready)
-        add("GET", "/metrics", self.metrics_text)
-        add("*", "/{tail:.*}", self.not_found)
-        return app
 
     def close(self) -> None:
         """Let go of the worker threads (a call still running finishes on its own)."""
