@@ -170,3 +170,32 @@ async def test_a_rollout_starts_from_the_cluster_view_with_its_plan_previewed(ru
     assert cluster.rollout_status("scoring")["strategy"] == "canary"
     actions = [e.action for e in __import__("console.governance.audit", fromlist=["AuditLog"]).AuditLog(home).tail(20)]
     assert "rollout.start.request" in actions
+
+
+async def test_a_console_started_mid_rollout_shows_it_where_it_is(runtime_home):
+    """The controller lives in the supervisor: close the console, open another, same rollout."""
+    from backends.local.cluster import LocalCluster
+
+    home = runtime_home
+    (home / "v1.yaml").write_text(manifest("scoring"))
+    (home / "v2.yaml").write_text(manifest("scoring").replace('value: "1.0"', 'value: "3.0"'))
+    (home / "spec.yaml").write_text(dump_spec(RolloutSpec(
+        "canary", steps=(Step(set_weight=20), Step(pause_indefinite=True), Step(set_weight=100)),
+        gates=(Gate("error_rate", "<", 0.5, window_seconds=10.0, min_requests=1, inconclusive_limit=100),),
+        analysis_interval=2.0)))
+    assert cli(home, "deploy", str(home / "v1.yaml")).returncode == 0
+    cluster = LocalCluster(home)
+    wait_for(lambda: cluster.get_deployment("scoring").summary.phase == "Available", timeout=60, what="Available")
+    assert cli(home, "rollout", "start", "scoring", "--manifest", str(home / "v2.yaml"),
+               "--strategy", str(home / "spec.yaml")).returncode == 0
+    seen = []
+    for _ in range(2):  # two console sessions, one after the other
+        app = make_app(home)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("6")
+            await settle(pilot)
+            screen = app.screen
+            await until(pilot, lambda s=screen: s.rollouts.get("scoring") and s.rollouts["scoring"].phase == "Paused",
+                        timeout=40, what="the rollout paused at its indefinite pause")
+            seen.append((screen.rollouts["scoring"].step, screen.rollouts["scoring"].canary_weight))
+    assert seen[0] == seen[1] and seen[0][1] == 20
