@@ -98,8 +98,12 @@ def _without_fault(predictor: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@functools.lru_cache(maxsize=64)
-def _fault_rates(text: str) -> dict[str, float]:
+@functools.lru_cache(maxsize=128)
+def _annotated_numbers(text: str, key: str) -> dict[str, float]:
+    """Predictor -> the number its `key` annotation holds, for those that have a readable one.
+
+    Cached: the supervisor asks on every reconcile, and the manifest text rarely changes.
+    """
     try:
         data = manifest_dict(text)
     except ConsoleError:
@@ -107,31 +111,21 @@ def _fault_rates(text: str) -> dict[str, float]:
     out = {}
     for p in _predictors(data):
         annotations = p.get("annotations") if isinstance(p.get("annotations"), dict) else {}
-        with contextlib.suppress(TypeError, ValueError):
-            rate = float(annotations.get(FAULT_ANNOTATION, 0) or 0)
-            if rate > 0:
-                out[str(p.get("name"))] = min(1.0, rate)
+        if key in annotations:
+            with contextlib.suppress(TypeError, ValueError):
+                out[str(p.get("name"))] = float(annotations[key] or 0)
     return out
 
 
 def mirror_percents(text: str) -> dict[str, float]:
     """Predictor -> the percentage of requests mirrored to it (its MIRROR_ANNOTATION), when set."""
-    try:
-        data = manifest_dict(text)
-    except ConsoleError:
-        return {}
-    out = {}
-    for p in _predictors(data):
-        annotations = p.get("annotations") if isinstance(p.get("annotations"), dict) else {}
-        with contextlib.suppress(TypeError, ValueError):
-            if MIRROR_ANNOTATION in annotations:
-                out[str(p.get("name"))] = min(100.0, max(0.0, float(annotations[MIRROR_ANNOTATION])))
-    return out
+    return {name: min(100.0, max(0.0, pct)) for name, pct in _annotated_numbers(text, MIRROR_ANNOTATION).items()}
 
 
 def fault_rate(manifest: str, predictor: str) -> float:
     """The fault rate a predictor's replicas inject (its FAULT_ANNOTATION), 0 when none."""
-    return _fault_rates(manifest).get(predictor, 0.0)
+    rate = _annotated_numbers(manifest, FAULT_ANNOTATION).get(predictor, 0.0)
+    return min(1.0, rate) if rate > 0 else 0.0
 
 
 # -- shadow agreement -------------------------------------------------------------------------------
