@@ -45,8 +45,24 @@ def settings(home) -> Settings:
     return load_settings({"home": str(home)}, env={})
 
 
+@pytest.fixture(scope="session")
+def snapshot_lock():
+    """Held from the first snapshot test to the end of the session.
+
+    Snapshot homes sit at fixed paths (the SVGs show them), so two pytest runs on one
+    machine (a developer's and a CI rehearsal, say) would empty each other's homes
+    mid-test; the second run waits here instead.
+    """
+    import fcntl
+
+    SNAPSHOT_HOME.parent.mkdir(parents=True, exist_ok=True)
+    with open(SNAPSHOT_HOME.parent.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture
-def snapshot_home() -> Path:
+def snapshot_home(snapshot_lock) -> Path:
     """The fixed home for snapshot tests, emptied before each."""
     shutil.rmtree(SNAPSHOT_HOME, ignore_errors=True)
     SNAPSHOT_HOME.mkdir(parents=True)

@@ -23,7 +23,7 @@ PINNED_NOW = PINNED_MS / 1000 + 2 * 3600
 
 
 @pytest.fixture(scope="session")
-def snapshot_registry() -> Path:
+def snapshot_registry(snapshot_lock) -> Path:
     """A home with the demo seeded deterministically; treat it as read-only."""
     shutil.rmtree(SNAPSHOT_REGISTRY_HOME, ignore_errors=True)
     SNAPSHOT_REGISTRY_HOME.mkdir(parents=True)
