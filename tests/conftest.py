@@ -102,7 +102,9 @@ def seeded_server(mlflow_server, tmp_path_factory):
     """The session's MLflow server with the demo workspace seeded into it (once per session)."""
     from backends.mlflow.demo_seed import seed_demo
 
-    seed_demo(mlflow_server.url, tmp_path_factory.mktemp("seeded-server-home"), progress=lambda _line: None)
+    home = tmp_path_factory.mktemp("seeded-server-home")
+    seed_demo(mlflow_server.url, home, progress=lambda _line: None)
+    mlflow_server.demo_home = home  # the demo datasets the server's runs logged
     yield mlflow_server
 
 

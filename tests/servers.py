@@ -25,6 +25,7 @@ class RunningServer:
     url: str
     process: subprocess.Popen
     log: Path
+    demo_home: Path | None = None  # set when the demo workspace was seeded into it
 
     def stop(self) -> None:
         """Kill the whole process group (mlflow server forks workers)."""

@@ -178,6 +178,8 @@ def test_demo_seeds_then_writes_one_audit_entry(home, monkeypatch, capsys):
     [entry] = AuditLog(home).entries()
     assert (entry.action, entry.target) == ("registry.seed", "demo workspace")
     assert entry.after == "credit-risk v1-v3 (champion=v1, challenger=v2)"
+    assert sorted(p.name for p in (home / "rollouts").iterdir()) == ["challenger-canary.yaml", "challenger-drill.yaml"]
+    assert "toVersion: '2'" in (home / "rollouts" / "challenger-canary.yaml").read_text()
     assert "demo workspace ready" in capsys.readouterr().out
 
 

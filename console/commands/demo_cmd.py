@@ -75,10 +75,16 @@ def _seed(settings: Settings) -> None:
 
     summary = _guarded(lambda: seed_demo(settings.registry, settings.home, progress=progress),
                        mask_uri(settings.registry))
-    from console.graph.demo_graph import write_demo_graph
+    from backends.mlflow.demo_seed import CREDIT_MODEL
+    from console.graph.demo_graph import write_demo_graph, write_demo_rollouts
 
     graph = _guarded(lambda: write_demo_graph(settings.home), mask_uri(settings.registry))
     progress(f"demo graph: {graph} (application -> bureau -> outliers -> A/B champion|challenger -> decision)")
+    challenger = summary.aliases.get(CREDIT_MODEL, {}).get("challenger")
+    if challenger:
+        strategies = _guarded(lambda: write_demo_rollouts(settings.home, challenger), mask_uri(settings.registry))
+        progress(f"demo rollouts: {', '.join(p.name for p in strategies)} in {strategies[0].parent} "
+                 "(a canary of the challenger, and a rollback drill)")
     AuditLog(settings.home).append("registry.seed", "demo workspace", after=summary.describe())
     print(f"demo workspace ready in {mask_uri(settings.registry)}: {summary.describe()}")
 
