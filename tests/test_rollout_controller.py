@@ -733,3 +733,22 @@ def test_measurements_are_bounded():
     actions = FakeActions()
     state = drive(start("web", spec, T0, "a", actions), actions, 1, 400)
     assert len(state.measurements) == 500 and state.measurements[-1].at == T0 + 400
+
+
+def test_a_pause_shorter_than_the_interval_waits_for_an_analysis_at_the_current_weight():
+    """Each weight is judged before the next: 10% -> (2 s pause) -> 50% waits for the first analysis at 10%
+    (due 10 s after the weight changed) rather than raising the weight blind."""
+    actions = FakeActions()
+    spec = RolloutSpec("canary", steps=(Step(set_weight=10), Step(pause_seconds=2.0), Step(set_weight=50)),
+                       gates=(Gate("error_rate", "<", 0.05),), analysis_interval=10.0)
+    state = start("web", spec, T0, "alice", actions)
+    state = drive(state, actions, 1, 9)
+    assert actions.weights == {"main": 90, "canary": 10}
+    assert "waiting for the first analysis at 10%" in state.message
+    state = drive(state, actions, 10, 12)
+    assert actions.weights == {"main": 50, "canary": 50}
+    assert [m.at - T0 for m in state.measurements] == [11]  # the analysis that allowed it, at 10%
+    state = drive(state, actions, 13, 20)
+    assert state.phase == "Progressing" and "waiting for the first analysis at 50%" in state.message
+    state = drive(state, actions, 21, 21)
+    assert state.phase == "Completed" and [m.at - T0 for m in state.measurements] == [11, 21]

@@ -359,6 +359,7 @@ class _Run:
             return
         ms = [self.measure(g) for g in gates]
         self.last = ms
+        s.verdict_weight = s.canary_weight
         s.measurements.extend(ms)
         del s.measurements[:-MAX_MEASUREMENTS]
         s.updated_at = self.now
@@ -424,7 +425,15 @@ class _Run:
             self.s.message = f"holding before {what}: the latest analysis {word}: {self.latest_trouble()}"
 
     def may_increase(self, what: str) -> bool:
-        if not self.spec.gates or self.s.last_verdict in ("", "pass"):
+        s = self.s
+        if not self.spec.gates:
+            return True
+        if self.candidate_live() and s.verdict_weight != s.canary_weight:
+            # Each weight is judged before the next: a pause shorter than the analysis interval
+            # stretches to the first analysis at this weight instead of raising it blind.
+            s.message = f"holding before {what}: waiting for the first analysis at {s.canary_weight}%"
+            return False
+        if s.last_verdict in ("", "pass"):
             return True
         self.hold(what)
         return False
@@ -438,6 +447,9 @@ class _Run:
             self.analyze()
             if s.phase not in (PROGRESSING, PAUSED):
                 return False
+        if s.verdict_weight != s.canary_weight and s.canary_weight < 100:  # (at 100 the raise was judged)
+            s.message = f"holding before {what}: waiting for the first analysis at {s.canary_weight}%"
+            return False
         if s.last_verdict == "pass":
             return True
         self.hold(what)

@@ -94,6 +94,7 @@ class RolloutState:
     pause_reason: str = ""  # "step" (a pause step) or "user" (the pause command) while Paused
     paused_at: float | None = None  # when the clock stopped (user pause, Inconclusive)
     last_verdict: str = ""  # latest analysis: "pass", "fail", "inconclusive"; "" = none since (re)start
+    verdict_weight: int | None = None  # the candidate's weight when that analysis ran
     alias_moved: bool = False  # this rollout moved spec.alias (so an abort must restore it)
     promoted: bool | None = None  # on Completed: True = the candidate won, False = stable kept (A/B)
     actor: str = ""  # who started it
@@ -166,6 +167,7 @@ class RolloutState:
             "pause_reason": self.pause_reason,
             "paused_at": self.paused_at,
             "last_verdict": self.last_verdict,
+            "verdict_weight": self.verdict_weight,
             "alias_moved": self.alias_moved,
             "promoted": self.promoted,
             "actor": self.actor,
@@ -198,6 +200,7 @@ class RolloutState:
                 pause_reason=str(data.get("pause_reason", "")),
                 paused_at=data.get("paused_at"),
                 last_verdict=str(data.get("last_verdict", "")),
+                verdict_weight=data.get("verdict_weight"),
                 alias_moved=bool(data.get("alias_moved", False)),
                 promoted=data.get("promoted"),
                 actor=str(data.get("actor", "")),
