@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from console.config import Settings
-from console.errors import ConsoleError, NotFound, ReadOnly
+from console.errors import Conflict, ConsoleError, NotFound, ReadOnly
 from console.governance.audit import AuditLog
 from console.ports import ClusterBackend
 from console.types import DeploymentSummary
@@ -70,6 +70,20 @@ class ClusterChanges(AuditedClusterChanges):
         except NotFound:
             return None
 
+    def _no_rollout_running(self, name: str, action: str) -> None:
+        """A rollout's controller owns the deployment's predictors and weights until it ends:
+        a deploy or a traffic change now would drop its candidate or fight its next step."""
+        try:
+            rollouts = self.cluster.list_rollouts()
+        except (ConsoleError, NotImplementedError, AttributeError):
+            return  # the change itself will report a backend that is down
+        running = next((r for r in rollouts if r.deployment == name and r.is_running), None)
+        if running is not None:
+            raise Conflict(f"cannot {action}: a {running.strategy} rollout of {name} is {running.phase} "
+                           f"(step {running.step}, candidate at {running.canary_weight}%)",
+                           hint=f"promote it to the end or abort it first (mlconsole rollout promote-full|abort "
+                                f"{name}, or the Rollouts view)")
+
     # -- changes ------------------------------------------------------------------------------
 
     def deploy(self, manifest_text: str, search_paths: Sequence[str] = (), reason: str = "") -> DeployResult:
@@ -79,6 +93,7 @@ class ClusterChanges(AuditedClusterChanges):
         name = load_manifest(manifest_text, "<manifest>").name
         self._guard(f"deploy {name}")
         self._supports("apply")
+        self._no_rollout_running(name, f"deploy {name}")
         diff = self.cluster.diff(manifest_text)
         before = self._current(name)
         summary = self.cluster.apply(manifest_text, search_paths)
@@ -119,6 +134,7 @@ class ClusterChanges(AuditedClusterChanges):
                     reason: str = "") -> DeploymentSummary:
         self._guard(f"change traffic of {name}")
         self._supports("set_traffic")
+        self._no_rollout_running(name, f"change the traffic of {name}")
         before = self.cluster.get_deployment(name).summary
         summary = self.cluster.set_traffic(name, weights, shadow)
         self._record("cluster.traffic", self._target(name, summary), before.traffic_label,

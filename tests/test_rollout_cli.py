@@ -92,6 +92,12 @@ def test_every_verb_through_a_rollout(home, files, web):
     wait_for(lambda: ("canary", 20) in predictors(home), what="canary at 20")
     again = mlconsole(home, "rollout", "start", "web", "--manifest", str(files / "v2.yaml"))
     assert again.returncode == 1 and "already" in again.stderr
+    # the controller owns the predictors until the rollout ends: a deploy or a traffic change is refused
+    deploy = mlconsole(home, "deploy", str(files / "v2.yaml"))
+    assert deploy.returncode == 1 and "rollout of web is" in deploy.stderr and "abort" in deploy.stderr, deploy
+    split = mlconsole(home, "traffic-split", "web", "main=50", "canary=50")
+    assert split.returncode == 1 and "rollout of web is" in split.stderr, split
+    assert ("canary", 20) in predictors(home)
     state = status(home)
     assert state["deployment"] == "web" and state["strategy"] == "canary" and state["phase"] in ("Progressing",
                                                                                                  "Paused")
