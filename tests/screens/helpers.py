@@ -27,5 +27,9 @@ async def settle(pilot, rounds: int = 3) -> None:
     for _ in range(rounds):
         await pilot.pause()
         await app.workers.wait_for_complete()
+    # A blinking cursor is drawn or not depending on when the frame lands: stop it blinking.
+    for screen in app.screen_stack:
+        for widget in screen.query("TextArea, Input"):
+            widget.cursor_blink = False
     # A screen under a modal is not repainted later: give it one real frame now.
     await pilot.pause(0.1)
