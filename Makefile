@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 export MLFLOW_DISABLE_TELEMETRY := true
+# Two pytest workers: the screen tests on one, the rest on the other (tests/conftest.py).
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint bench clean system-deps
 
@@ -35,7 +37,7 @@ run: $(VENV)/.installed-run
 ## test: set up, lint, and run the whole suite
 test: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(VENV)/.installed-test
 	$(BIN)/python -m ruff check .

@@ -20,6 +20,15 @@ ISOLATED_VARS = (
 SNAPSHOT_HOME = Path("/tmp/mlconsole-snapshots/home")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Under xdist (`make test` runs two workers with --dist loadgroup) every screen test goes to one
+    worker: the snapshot homes are fixed paths, so one worker owns them, and the other worker runs
+    the rest of the suite beside it."""
+    for item in items:
+        if "/tests/screens/" in str(item.path):
+            item.add_marker(pytest.mark.xdist_group("screens"))
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory, monkeypatch):
     """No test reads the developer's config, home or credentials."""
