@@ -49,6 +49,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/serving.py
 	$(BIN)/python bench/monitor.py
 	$(BIN)/python bench/rollout.py
+	$(BIN)/python bench/cluster.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

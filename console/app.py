@@ -113,6 +113,16 @@ class MLConsoleApp(App):
     def on_mount(self) -> None:
         self.set_interval(HEALTH_SECONDS, self.refresh_health)
         self.call_after_refresh(self.refresh_health)
+        self._drive_rollouts()
+
+    def _drive_rollouts(self) -> None:
+        """On Kubernetes rollouts live on the cluster: a console that may change it ticks them too."""
+        start = getattr(self.backends.cluster, "start_rollout_controller", None)
+        if callable(start) and not self.settings.readonly:
+            try:
+                start(self.backends.metrics)
+            except ConsoleError:  # a backend that failed to load: its health says why
+                pass
 
     def on_ready(self) -> None:
         # For bench/startup.py: record the first painted frame, then leave.
@@ -272,8 +282,15 @@ class MLConsoleApp(App):
             self.screen.refresh_data()
 
     def action_quit_console(self) -> None:
+        close = getattr(self.backends.cluster, "close", None)  # its watches and rollout loop
+        if callable(close):
+            try:
+                close()
+            except ConsoleError:
+                pass
         if self.running_rollouts:
             from screens.confirm import ConfirmScreen
+        self._drive_rollouts()
 
             question = f"{self.running_rollouts} rollout(s) running. Quit anyway?"
             detail = "Rollouts keep running in the runtime's controller; you can come back to them."

@@ -40,6 +40,7 @@ from console.types import (
 )
 
 __all__ = [
+    "AccessControlled",
     "Backend",
     "BackendUnavailable",
     "ClusterBackend",
@@ -165,6 +166,17 @@ class ClusterBackend(Backend, Protocol):
 
     def rollout_command(self, name: str, verb: str) -> RolloutSummary:
         """promote, promote_full, pause, resume, abort or retry; Conflict when the state refuses it."""
+        ...
+
+
+@runtime_checkable
+class AccessControlled(Protocol):
+    """Optional for a cluster backend whose server has its own access control (Kubernetes RBAC):
+    screens show the actions it would refuse as disabled, with the reason, before a key is pressed."""
+
+    def refusals(self) -> dict[str, str]:
+        """Console action (deploy, scale, restart, traffic, rollout, delete, logs) -> why it would be
+        refused, for the refused ones only. Cached briefly; never raises for a failed review."""
         ...
 
 

@@ -107,12 +107,15 @@ class ReplicaInfo:
     started_at: float | None = None
     last_exit_code: int | None = None
     message: str = ""  # why it is not Running; the last lines of its log when it crashed
-    kind: str = "graph-server"  # or "gateway"
+    kind: str = "graph-server"  # or "gateway", or "pod" on Kubernetes
     log_path: str = ""
+    pod: str = ""  # on Kubernetes: the pod's own name, which `name` then is
 
     @property
     def name(self) -> str:
-        """e.g. 'credit-risk-main-0', 'credit-risk-gateway'."""
+        """e.g. 'credit-risk-main-0', 'credit-risk-gateway' (a Kubernetes pod: its own name)."""
+        if self.pod:
+            return self.pod
         if self.kind == "gateway":
             return f"{self.deployment}-gateway"
         return f"{self.deployment}-{self.predictor}-{self.index}"

@@ -70,7 +70,7 @@ class Backends:
 def make_cluster(settings: Settings) -> ClusterBackend:
     if settings.cluster_kind == "kubernetes":
         return _load(CLUSTERS["kubernetes"], "kubernetes", settings.context or "",
-                     settings.context, settings.namespace)
+                     settings.context, settings.namespace, settings.home, settings.registry)
     return _load(CLUSTERS["local"], "local", str(settings.home), settings.home, settings.registry)
 
 

@@ -19,6 +19,9 @@ from screens.formatting import age
 from screens.view import ViewScreen
 from screens.widgets.resource_table import ResourceTable, Row
 
+# Console actions as ClusterActions names them, and as their key bindings do -> the backend's refusal keys.
+REFUSAL_KEYS = {"change traffic": "traffic", "start a rollout": "rollout", "start_rollout": "rollout"}
+
 PHASE_STYLES = {"Available": "green", "Running": "green", "Progressing": "yellow", "Pending": "yellow",
                 "Degraded": "bold yellow", "Failed": "bold red", "CrashLoopBackOff": "bold red",
                 "NotServed": "bold red", "Unknown": "dim", "Terminated": "dim"}
@@ -57,6 +60,7 @@ class ClusterScreen(RolloutStart, ClusterActions, ViewScreen):
         super().__init__()
         self.deployments: dict[str, DeploymentSummary] = {}
 
+        self.refusals: dict[str, str] = {}  # action -> why the cluster (RBAC) would refuse it
     def compose_body(self) -> ComposeResult:
         yield ResourceTable(["name", "namespace", "phase", "ready", "predictors / traffic", "url", "age"],
                             empty="no deployments yet: a deploys a manifest (or `mlconsole deploy FILE`)",
@@ -74,6 +78,9 @@ class ClusterScreen(RolloutStart, ClusterActions, ViewScreen):
         deployments = self.backends.cluster.list_deployments()
         self.deployments = {d.name: d for d in deployments}
         return [Row(d.name, (d.name, d.namespace, phase_text(d.phase), ready_label(d), d.traffic_label,
+        refusals = getattr(self.backends.cluster, "refusals", None)  # Kubernetes: RBAC, reviewed and cached
+        if callable(refusals):
+            self.app.call_from_thread(self._show_refusals, refusals())
                              d.url, age(d.created_at)))
                 for d in deployments]
 
@@ -86,6 +93,31 @@ class ClusterScreen(RolloutStart, ClusterActions, ViewScreen):
         return [event_row(i, e, now) for i, e in enumerate(reversed(recent))]
 
     def refresh_data(self) -> None:
+    # -- what the cluster would refuse ---------------------------------------------------------
+
+    def _show_refusals(self, refusals: dict[str, str]) -> None:
+        if refusals == self.refusals:
+            return
+        self.refusals = dict(refusals)
+        table = self.query_one("#cluster-deployments", ResourceTable)
+        # Shown with the rows this fetch delivers next (the table's subtitle).
+        table.extra_note = f"not allowed here: {', '.join(sorted(refusals))}" if refusals else ""
+        self.refresh_bindings()  # their keys show disabled in the footer
+        for action, reason in sorted(refusals.items()):
+            self.notify(f"{action}: {reason}", severity="warning", timeout=8)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return None if REFUSAL_KEYS.get(action, action) in self.refusals else True
+
+    def _allowed(self, action: str) -> bool:
+        if not super()._allowed(action):
+            return False
+        reason = self.refusals.get(REFUSAL_KEYS.get(action, action))
+        if reason:
+            self.notify(f"{action} refused: {reason}", severity="error", timeout=8)
+            return False
+        return True
+
         self.load(self.query_one("#cluster-deployments", ResourceTable), self._fetch)
         self.load(self.query_one("#cluster-events", ResourceTable), self._fetch_events)
 
@@ -122,6 +154,9 @@ class ClusterScreen(RolloutStart, ClusterActions, ViewScreen):
 
     def action_logs(self) -> None:
         name = self.selected_deployment()
+        if "logs" in self.refusals:
+            self.notify(f"logs refused: {self.refusals['logs']}", severity="error", timeout=8)
+            return
         if name is None:
             self.notify("select a deployment first", severity="warning", timeout=4)
             return

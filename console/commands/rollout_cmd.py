@@ -80,6 +80,10 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
         command.add_argument("--reason", default="", help="recorded in the audit log")
         command.set_defaults(run=run_verb, verb=verb)
 
+    from console.commands.rollout_controller_cmd import register_controller
+
+    register_controller(rsub, parents)  # Kubernetes: the headless controller loop
+
 
 def _changes(settings: Settings, backend: Any) -> Any:
     from console.rollout_changes import RolloutChanges
