@@ -93,11 +93,12 @@ class ClusterBackend(Backend, Protocol):
         ...
 
     def logs(self, name: str, predictor: str | None = None, replica: int | None = None,
-             tail: int = 200) -> list[str]:
+             tail: int = 200, previous: bool = False) -> list[str]:
         """The last `tail` log lines of the chosen replicas (all of them by default).
 
         With several replicas chosen, each line is prefixed with its replica ('main-0 | ...').
-        predictor='gateway' reads the gateway's log.
+        predictor='gateway' reads the gateway's log. previous: the container that ran before the
+        last restart (kubectl logs --previous).
         """
         ...
 

@@ -141,7 +141,9 @@ class LocalCluster:
         return [(f"{p}-{i}", replica_log_path(self.home, name, p, i)) for p, i in chosen]
 
     def logs(self, name: str, predictor: str | None = None, replica: int | None = None,
-             tail: int = 200) -> list[str]:
+             tail: int = 200, previous: bool = False) -> list[str]:
+        # previous: a replica's log file outlives its restarts (each start appends), so the lines of
+        # the process that ran before are already in it, just above the current one's.
         sources = self._log_sources(name, predictor, replica)
         tail = max(0, min(int(tail), 100_000))
         out: list[str] = []

@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     logs.add_argument("--replica", "-r", type=int, default=None, metavar="I", help="only replica I")
     logs.add_argument("--tail", type=int, default=200, metavar="N", help="last N lines (default 200)")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines until ctrl+c")
+    logs.add_argument("--previous", action="store_true",
+                      help="the container that ran before the last restart (Kubernetes; the local runtime's "
+                           "logs already hold every run)")
     logs.set_defaults(run=run_logs)
 
 
@@ -26,8 +29,8 @@ def run_logs(args: argparse.Namespace, settings: Settings) -> int:
     if args.replica is not None and args.replica < 0:
         return usage_error(f"--replica must be 0 or more, not {args.replica}")
     backend = cluster(settings, "logs", "follow_logs")
-    if not args.follow:
-        for line in backend.logs(args.name, args.predictor, args.replica, args.tail):
+    if not args.follow or args.previous:  # a previous container has ended: nothing to follow
+        for line in backend.logs(args.name, args.predictor, args.replica, args.tail, previous=args.previous):
             print(line)
         return 0
     try:

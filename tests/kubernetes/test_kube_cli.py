@@ -60,6 +60,10 @@ def test_deploy_get_logs_and_a_canary_that_moves_the_weights(kube, home, tmp_pat
     logs = mlconsole(home, "logs", "credit-risk", "--tail", "1")
     assert logs.returncode == 0, logs.stderr
     assert logs.stdout.strip() == "POST /api/v1.0/predictions 200 4ms"
+    kube.write_log("models", pod["metadata"]["name"], "classifier", "OOMKilled while loading", previous=True)
+    previous = mlconsole(home, "logs", "credit-risk", "--previous", "--tail", "5")
+    assert previous.returncode == 0, previous.stderr
+    assert "OOMKilled while loading" in previous.stdout and "POST" not in previous.stdout
 
     strategy = tmp_path / "canary.yaml"
     strategy.write_text(CANARY)
