@@ -59,6 +59,12 @@ def manifest_path(home: Path, name: str) -> Path:
     return runtime_dir(home) / "deployments" / f"{name}.yaml"
 
 
+def serving_context_path(home: Path, name: str) -> Path:
+    """Beside the manifest: the registry and component search paths it is served with, so that
+    a deployment can be served again from disk alone (see recover.py)."""
+    return runtime_dir(home) / "deployments" / f"{name}.context.json"
+
+
 def routes_path(home: Path, name: str) -> Path:
     return runtime_dir(home) / "routes" / f"{name}.json"
 
@@ -106,7 +112,8 @@ def read_state(home: Path) -> dict[str, Any]:
         # Never guess at a damaged state file: say where it is so it can be inspected.
         raise InvalidSpec(
             f"local runtime state {path} is damaged (line {exc.lineno}: {exc.msg})",
-            hint="move it aside to start with an empty runtime; its deployments are then forgotten",
+            hint="`mlconsole local recover` stops this runtime's processes, keeps the damaged file beside it "
+                 "and serves every deployment again from its saved manifest",
             location=str(path),
         ) from exc
     if not isinstance(data, dict):

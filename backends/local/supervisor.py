@@ -54,6 +54,7 @@ from backends.local.state import (
     read_state,
     replica_log_path,
     routes_path,
+    serving_context_path,
     supervisor_lock_path,
     update_state,
     write_atomic,
@@ -247,6 +248,8 @@ class Supervisor:
 
     def _write_manifest(self, served: Served) -> None:
         write_atomic(manifest_path(self.home, served.name), served.manifest)
+        write_atomic(serving_context_path(self.home, served.name),
+                     json.dumps({"registry": served.registry, "search_paths": served.search_paths}) + "\n")
 
     def _change(self, served: Served, **changes: Any) -> None:
         served.manifest = with_changes(served.manifest, **changes)
@@ -322,7 +325,8 @@ class Supervisor:
         self.rollouts.forget(name)
         if self.scraper is not None:
             self.scraper.forget(name)
-        for path in (manifest_path(self.home, name), routes_path(self.home, name)):
+        for path in (manifest_path(self.home, name), serving_context_path(self.home, name),
+                     routes_path(self.home, name)):
             with contextlib.suppress(OSError):
                 path.unlink()
         with contextlib.suppress(OSError):
@@ -887,7 +891,11 @@ def main(argv: list[str] | None = None) -> int:
     from console.config import default_registry_uri
 
     registry = args.registry or default_registry_uri(home)
-    asyncio.run(Supervisor(home, registry).run())
+    try:
+        asyncio.run(Supervisor(home, registry).run())
+    except ConsoleError as exc:  # e.g. a damaged state file: one line in the log, no traceback
+        log.error("cannot serve %s: %s", home, exc)
+        return 2
     return 0
 
 

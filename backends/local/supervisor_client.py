@@ -34,6 +34,7 @@ def ensure_supervisor(home: Path, registry: str | None = None, timeout: float = 
     if running and _answers(home, running):
         return running
     ensure_runtime_dir(home)
+    read_state(home)  # a damaged state file: say so here, with the way out, not from the supervisor's log
     log = supervisor_log(home)
     log.parent.mkdir(parents=True, exist_ok=True)
     rotate_log(log)

@@ -23,6 +23,13 @@ def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentPar
     down.add_argument("--reason", default="", help="recorded in the audit log")
     down.set_defaults(run=run_down)
 
+    recover = lsub.add_parser(
+        "recover", parents=parents,
+        help="after a damaged state file: stop this runtime's processes, keep the damaged file aside, "
+             "and serve every deployment again from its saved manifest")
+    recover.add_argument("--reason", default="", help="recorded in the audit log")
+    recover.set_defaults(run=run_recover)
+
     status = lsub.add_parser("status", help="the supervisor, deployments and their processes", parents=parents)
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(run=run_status)
@@ -52,6 +59,27 @@ def run_down(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"local runtime stopped ({result['stopped']} serving processes); "
               "deployments are kept: `mlconsole local up` serves them again")
+    return 0
+
+
+def run_recover(args: argparse.Namespace, settings: Settings) -> int:
+    from backends.local.recover import recover
+    from console.errors import ReadOnly
+    from console.governance.audit import AuditLog
+
+    if settings.readonly:
+        raise ReadOnly("recover the local runtime")
+    done = recover(settings.home, settings.registry)
+    if done.state_was_readable:
+        print("the local runtime's state is readable: nothing to recover")
+        return 0
+    AuditLog(settings.home).append("cluster.recover", "local runtime", before=f"damaged state, moved to "
+                                   f"{done.damaged_copy}", after=f"deployments {', '.join(done.deployments) or '-'}",
+                                   reason=args.reason)
+    print(f"stopped {len(done.stopped)} processes of this runtime; damaged state kept as {done.damaged_copy}")
+    print(f"recovered {len(done.deployments)} deployments from their saved manifests: "
+          f"{', '.join(done.deployments) or '-'} (rollouts in flight were only in the damaged file)")
+    print("`mlconsole local up` serves them again")
     return 0
 
 
