@@ -250,6 +250,10 @@ class MLConsoleApp(App):
             elif arg:
                 self.notify(f":{command.name} {arg}: opening a path arrives with the {command.view} view",
                             severity="warning", timeout=5)
+        elif command.name == "lineage":
+            from screens.lineage import LineageScreen
+
+            self.push_screen(LineageScreen(arg, self.current_mode))
         elif command.name == "help":
             self.action_keys()
         elif command.name == "quit":
@@ -274,23 +278,23 @@ class MLConsoleApp(App):
         self.notify(f"cluster: {self.backends.cluster.endpoint}", timeout=3)
 
     def rebuild_backends(self, settings: Settings) -> None:
-        self.settings = settings
-        self.backends = make_backends(settings)
-        self.health = {k: v for k, v in self.health.items() if k != "cluster"}
-        self.refresh_health()
-        if isinstance(self.screen, ViewScreen):
-            self.screen.refresh_data()
-
-    def action_quit_console(self) -> None:
         close = getattr(self.backends.cluster, "close", None)  # its watches and rollout loop
         if callable(close):
             try:
                 close()
             except ConsoleError:
                 pass
+        self.settings = settings
+        self.backends = make_backends(settings)
+        self._drive_rollouts()
+        self.health = {k: v for k, v in self.health.items() if k != "cluster"}
+        self.refresh_health()
+        if isinstance(self.screen, ViewScreen):
+            self.screen.refresh_data()
+
+    def action_quit_console(self) -> None:
         if self.running_rollouts:
             from screens.confirm import ConfirmScreen
-        self._drive_rollouts()
 
             question = f"{self.running_rollouts} rollout(s) running. Quit anyway?"
             detail = "Rollouts keep running in the runtime's controller; you can come back to them."

@@ -40,6 +40,12 @@ class AuditedClusterChanges:
         self.cluster = cluster
         self.audit = audit or AuditLog(settings.home)
 
+    def _registry(self):
+        """The registry, made on demand (only deploys whose graph pins training data need it)."""
+        from console.wiring import make_registry
+
+        return make_registry(self.settings)
+
     def _guard(self, action: str) -> None:
         if self.settings.readonly:
             raise ReadOnly(action)
@@ -54,9 +60,11 @@ class AuditedClusterChanges:
         return f"{namespace}/{name}"
 
     def _record(self, action: str, target: str, before: str, after: str, reason: str) -> None:
+        from console.governance.identity import cluster_identity
+
         where = "" if self.cluster.kind == "local" else f"cluster {self.cluster.endpoint}"
         self.audit.append(action, target, before=before, after=after,
-                          reason="; ".join(x for x in (reason, where) if x))
+                          reason="; ".join(x for x in (reason, where) if x), identity=cluster_identity(self.cluster))
 
 
 class ClusterChanges(AuditedClusterChanges):
@@ -88,12 +96,15 @@ class ClusterChanges(AuditedClusterChanges):
 
     def deploy(self, manifest_text: str, search_paths: Sequence[str] = (), reason: str = "") -> DeployResult:
         """Create or update the deployment the manifest describes; audited unless nothing changed."""
+        from console.governance.data_pins import enforce_pins
         from console.graph.manifest_io import load_manifest
 
-        name = load_manifest(manifest_text, "<manifest>").name
+        dep = load_manifest(manifest_text, "<manifest>")
+        name = dep.name
         self._guard(f"deploy {name}")
         self._supports("apply")
         self._no_rollout_running(name, f"deploy {name}")
+        enforce_pins(dep, self._registry)  # a graph pinning training data the registry contradicts
         diff = self.cluster.diff(manifest_text)
         before = self._current(name)
         summary = self.cluster.apply(manifest_text, search_paths)

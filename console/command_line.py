@@ -31,6 +31,8 @@ COMMANDS: tuple[ConsoleCommand, ...] = (
     ConsoleCommand("rollouts", "progressive deliveries", ("rollout", "ro"), view="rollouts"),
     ConsoleCommand("monitor", "live traffic, latency and errors", ("mon", "metrics"), view="monitor"),
     ConsoleCommand("audit", "the tamper-evident audit log", ("au",), view="audit"),
+    ConsoleCommand("lineage", "a deployment's models, runs and training data, re-verified", ("lin",),
+                   arg="NAME", arg_required=True),
     ConsoleCommand("ctx", "switch kubeconfig context ('local' for the embedded runtime)",
                    ("context",), arg="NAME", arg_required=True),
     ConsoleCommand("ns", "switch Kubernetes namespace", ("namespace",), arg="NAME", arg_required=True),

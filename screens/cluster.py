@@ -53,14 +53,15 @@ class ClusterScreen(RolloutStart, ClusterActions, ViewScreen):
         Binding("y", "describe", "Describe", id="cluster.describe"),
         Binding("e", "edit", "Edit graph", id="cluster.edit", show=False),
         Binding("o", "start_rollout", "Rollout", id="cluster.rollout"),
+        Binding("L", "lineage", "Lineage", id="cluster.lineage", show=False),  # listed by ?
         *CLUSTER_BINDINGS,
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.deployments: dict[str, DeploymentSummary] = {}
-
         self.refusals: dict[str, str] = {}  # action -> why the cluster (RBAC) would refuse it
+
     def compose_body(self) -> ComposeResult:
         yield ResourceTable(["name", "namespace", "phase", "ready", "predictors / traffic", "url", "age"],
                             empty="no deployments yet: a deploys a manifest (or `mlconsole deploy FILE`)",
@@ -77,10 +78,10 @@ class ClusterScreen(RolloutStart, ClusterActions, ViewScreen):
     def _fetch(self) -> list[Row]:
         deployments = self.backends.cluster.list_deployments()
         self.deployments = {d.name: d for d in deployments}
-        return [Row(d.name, (d.name, d.namespace, phase_text(d.phase), ready_label(d), d.traffic_label,
         refusals = getattr(self.backends.cluster, "refusals", None)  # Kubernetes: RBAC, reviewed and cached
         if callable(refusals):
             self.app.call_from_thread(self._show_refusals, refusals())
+        return [Row(d.name, (d.name, d.namespace, phase_text(d.phase), ready_label(d), d.traffic_label,
                              d.url, age(d.created_at)))
                 for d in deployments]
 
@@ -92,7 +93,6 @@ class ClusterScreen(RolloutStart, ClusterActions, ViewScreen):
         recent = events()[-50:]
         return [event_row(i, e, now) for i, e in enumerate(reversed(recent))]
 
-    def refresh_data(self) -> None:
     # -- what the cluster would refuse ---------------------------------------------------------
 
     def _show_refusals(self, refusals: dict[str, str]) -> None:
@@ -118,6 +118,7 @@ class ClusterScreen(RolloutStart, ClusterActions, ViewScreen):
             return False
         return True
 
+    def refresh_data(self) -> None:
         self.load(self.query_one("#cluster-deployments", ResourceTable), self._fetch)
         self.load(self.query_one("#cluster-events", ResourceTable), self._fetch_events)
 
@@ -153,16 +154,21 @@ class ClusterScreen(RolloutStart, ClusterActions, ViewScreen):
             self.app.push_screen(DeploymentDetailScreen(event.key))
 
     def action_logs(self) -> None:
-        name = self.selected_deployment()
         if "logs" in self.refusals:
             self.notify(f"logs refused: {self.refusals['logs']}", severity="error", timeout=8)
             return
+        name = self.selected_deployment()
         if name is None:
             self.notify("select a deployment first", severity="warning", timeout=4)
             return
         from screens.logs import LogsScreen
 
         self.app.push_screen(LogsScreen(name))
+
+    def action_lineage(self) -> None:
+        from screens.lineage import open_lineage
+
+        open_lineage(self, self.selected_deployment(), self.VIEW)
 
     def action_describe(self) -> None:
         name = self.selected_deployment()

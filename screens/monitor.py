@@ -67,6 +67,7 @@ class MonitorScreen(ViewScreen):
         Binding("w", "next_window", "Window", id="monitor.window"),
         Binding("space", "toggle_pause", "Pause", id="monitor.pause"),
         Binding("A", "thresholds", "Alerts", id="monitor.alerts"),
+        Binding("L", "lineage", "Lineage", id="monitor.lineage", show=False),  # listed by ?
         Binding("r", "reload", "Reload", id="monitor.reload", show=False),
     ]
 
@@ -220,6 +221,11 @@ class MonitorScreen(ViewScreen):
 
     def action_reload(self) -> None:
         self.refresh_data()
+
+    def action_lineage(self) -> None:
+        from screens.lineage import open_lineage
+
+        open_lineage(self, self.deployment, self.VIEW)
 
     def action_thresholds(self) -> None:
         def apply(text: str | None) -> None:

@@ -6,4 +6,5 @@ MODULES = ["console.commands.config_cmd", "console.commands.models_cmd", "consol
            "console.commands.get_cmd", "console.commands.delete_cmd", "console.commands.scale_cmd",
            "console.commands.restart_cmd", "console.commands.traffic_split_cmd", "console.commands.logs_cmd",
            "console.commands.traffic_cmd", "console.commands.data_cmd",
-           "console.commands.metrics_cmd", "console.commands.rollout_cmd"]
+           "console.commands.metrics_cmd", "console.commands.rollout_cmd", "console.commands.audit_cmd",
+           "console.commands.lineage_cmd"]

@@ -904,5 +904,7 @@ def validate(dep: Deployment, registry: Any = None, check_imports: bool = True,
     registry (a RegistryBackend) checks models:/ URIs and signatures; check_imports imports
     Python components (with import_paths put in front of sys.path while doing so).
     """
-    problems = _Validator(dep, registry, check_imports, tuple(import_paths)).run()
+    from console.governance.data_pins import pin_problems
+
+    problems = _Validator(dep, registry, check_imports, tuple(import_paths)).run() + pin_problems(dep, registry)
     return sorted(problems, key=lambda p: (p.line is None, p.line or 0))
