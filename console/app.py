@@ -261,7 +261,10 @@ class MLConsoleApp(App):
         elif command.name == "theme":
             self.set_theme(arg)
         elif command.name == "ctx":
-            self.switch_context(None if arg == "local" else arg)
+            if arg:
+                self.switch_context(None if arg == "local" else arg)
+            else:
+                self.pick_context()
         elif command.name == "ns":
             self.rebuild_backends(self.settings.with_overrides(namespace=arg))
 
@@ -271,6 +274,25 @@ class MLConsoleApp(App):
                         severity="error")
             return
         self.theme = name
+
+    def pick_context(self) -> None:
+        """`:ctx` alone: pick from the kubeconfig's contexts (as kubectl merges them) or the local runtime."""
+        from screens.fuzzy_picker import Choice, FuzzyPicker
+
+        current = self.settings.context
+
+        def contexts() -> list[Choice]:
+            from backends.kubernetes.kubeconfig import list_contexts
+
+            found = [Choice("local", "local", "the embedded runtime" + (" (current)" if not current else ""))]
+            for c in list_contexts():
+                note = " ".join(x for x in (c.cluster, f"ns {c.namespace}" if c.namespace else "",
+                                            "(current)" if c.name == current else "") if x)
+                found.append(Choice(c.name, c.name, note))
+            return found
+
+        self.push_screen(FuzzyPicker("Switch the cluster to which context?", load=contexts),
+                         lambda name: name and self.switch_context(None if name == "local" else name))
 
     def switch_context(self, context: str | None) -> None:
         """`:ctx NAME` moves the cluster backend to that kubeconfig context; `:ctx local` back home."""

@@ -13,7 +13,7 @@ def test_parse_aliases_and_arguments():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("", "empty"), (":nope", "unknown command"), (":ctx", "needs NAME"), (":models extra", "no argument"),
+    ("", "empty"), (":nope", "unknown command"), (":ns", "needs NAME"), (":models extra", "no argument"),
 ])
 def test_parse_errors_are_actionable(text, message):
     with pytest.raises(InvalidSpec, match=message):

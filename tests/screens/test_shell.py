@@ -179,6 +179,29 @@ async def test_ctx_command_switches_the_cluster_backend(home, tmp_path, monkeypa
         assert app.backends.cluster.kind == "local"
 
 
+async def test_ctx_alone_picks_a_context_from_the_kubeconfig(home, tmp_path, monkeypatch):
+    import yaml
+
+    config = {"apiVersion": "v1", "kind": "Config", "current-context": "dev",
+              "clusters": [{"name": c, "cluster": {"server": "http://127.0.0.1:9"}} for c in ("dev-c", "prod-c")],
+              "users": [{"name": "me", "user": {"token": "not-shown"}}],
+              "contexts": [{"name": "dev", "context": {"cluster": "dev-c", "user": "me"}},
+                           {"name": "prod", "context": {"cluster": "prod-c", "user": "me", "namespace": "models"}}]}
+    (tmp_path / "kubeconfig").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
+    app = make_app(home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("colon", *"ctx", "enter")
+        await settle(pilot)
+        picker = app.screen
+        assert [c.value for c in picker.choices] == ["local", "dev", "prod"]
+        assert "ns models" in picker.choices[2].note
+        await pilot.press(*"prod", "enter")
+        await settle(pilot)
+        assert app.backends.cluster.kind == "kubernetes" and app.settings.context == "prod"
+
+
 async def test_palette_offers_views(home):
     app = make_app(home)
     async with app.run_test(size=(120, 40)) as pilot:
