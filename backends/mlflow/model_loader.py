@@ -8,6 +8,7 @@ each URI once, keeps it, and lets threads share the result.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,9 @@ def load_pyfunc(tracking_uri: str, model_uri: str) -> Any:
 
     endpoint = mask_uri(tracking_uri)
     with _uri_lock:
+        # set_tracking_uri also writes MLFLOW_TRACKING_URI into os.environ, and restoring "the previous
+        # URI" would then leave mlflow's own default (./mlflow.db) there for every later settings load.
+        saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
         previous = (mlflow.get_tracking_uri(), mlflow.get_registry_uri())
         try:
             mlflow.set_tracking_uri(tracking_uri)
@@ -42,6 +46,11 @@ def load_pyfunc(tracking_uri: str, model_uri: str) -> Any:
         finally:
             mlflow.set_tracking_uri(previous[0])
             mlflow.set_registry_uri(previous[1])
+            for key, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 def _load_error(exc: Exception, model_uri: str, endpoint: str) -> ConsoleError:
