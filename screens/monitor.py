@@ -67,6 +67,7 @@ class MonitorScreen(ViewScreen):
         Binding("w", "next_window", "Window", id="monitor.window"),
         Binding("space", "toggle_pause", "Pause", id="monitor.pause"),
         Binding("A", "thresholds", "Alerts", id="monitor.alerts"),
+        Binding("x", "explain", "Explain request", id="monitor.explain", show=False),  # listed by ?
         Binding("L", "lineage", "Lineage", id="monitor.lineage", show=False),  # listed by ?
         Binding("r", "reload", "Reload", id="monitor.reload", show=False),
     ]
@@ -85,6 +86,7 @@ class MonitorScreen(ViewScreen):
         self.drift_at = 0.0
         self.reference: tuple[str, object, str] | None = None  # (deployment, reference sample, its name)
         self.current = None  # the last request sample, for the selected feature's histogram
+        self.tail_entries: list = []  # the Requests tab's rows, for `x` (explain the selected one)
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="monitor-header")
@@ -221,6 +223,22 @@ class MonitorScreen(ViewScreen):
 
     def action_reload(self) -> None:
         self.refresh_data()
+
+    def action_explain(self) -> None:
+        """x on the Requests tab: why the model answered the selected request as it did."""
+        from screens.explanation import explain_logged_request
+
+        table = self.query_one("#monitor-tail", ResourceTable).table
+        if self._active_tab() != "tab-requests" or not self.tail_entries or self.deployment is None:
+            self.notify("select a request on the Requests tab to explain it", severity="warning", timeout=4)
+            return
+        try:  # rows are keyed by their index in tail_entries, whatever the filter or sort shows
+            key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+            entry = self.tail_entries[int(key)]
+        except (LookupError, TypeError, ValueError):
+            self.notify("select a request on the Requests tab to explain it", severity="warning", timeout=4)
+            return
+        explain_logged_request(self, self.deployment, entry.predictor, entry.request, entry.response)
 
     def action_lineage(self) -> None:
         from screens.lineage import open_lineage
@@ -408,6 +426,7 @@ class MonitorScreen(ViewScreen):
             self.query_one("#monitor-drift", ResourceTable).show_message(message)
 
     def _show_tail(self, entries) -> None:
+        self.tail_entries = list(entries)
         rows = [Row(f"{i}", (formatting.time_of_day(e.time), e.predictor + (" (shadow)" if e.shadow else ""),
                              Text(str(e.code), style="" if e.code < 400 else "bold red"), f"{e.latency_ms:.1f}",
                              e.request[:120], e.response[:80]))

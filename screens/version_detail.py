@@ -1,4 +1,4 @@
-"""One model version: overview, run (with metric history), data, signature, artifacts, lineage."""
+"""One model version: overview, run (with metric history), data, signature, artifacts, lineage, fairness."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ from screens.formatting import age
 from screens.model_versions import alias_badges
 from screens.registry_actions import REGISTRY_BINDINGS, RegistryActions
 from screens.view import ViewScreen
+from screens.widgets.fairness_panel import FairnessPanel, parse_fairness_prompt
 from screens.widgets.metric_chart import MetricChart
 from screens.widgets.resource_table import ResourceTable, Row
 
-TABS = ("overview", "run", "data", "signature", "artifacts", "lineage")
+TABS = ("overview", "run", "data", "signature", "artifacts", "lineage", "fairness")
 
 
 def _size(num: int | None) -> str:
@@ -42,6 +43,8 @@ class VersionDetailScreen(RegistryActions, ViewScreen):
         Binding("left_square_bracket", "tab(-1)", "Previous tab", id="detail.previous_tab", key_display="[",
                 show=False),
         Binding("r", "reload", "Reload", id="detail.reload"),
+        Binding("x", "explain", "Explain a row", id="detail.explain", show=False),  # listed by ?
+        Binding("f", "fairness_file", "Fairness on a file", id="detail.fairness_file", show=False),
         *REGISTRY_BINDINGS,
     ]
 
@@ -52,6 +55,7 @@ class VersionDetailScreen(RegistryActions, ViewScreen):
         self.model: RegisteredModel | None = None
         self.version: ModelVersion | None = None
         self.run: RunInfo | None = None
+        self.signature: ModelSignature | None = None
 
     def compose_body(self) -> ComposeResult:
         with TabbedContent(id="detail-tabs"):
@@ -80,6 +84,8 @@ class VersionDetailScreen(RegistryActions, ViewScreen):
                                     classes="panel main")
             with TabPane("Lineage", id="lineage"):
                 yield VerticalScroll(Static("loading…", id="lineage-tree"))
+            with TabPane("Fairness", id="fairness"):
+                yield FairnessPanel(id="fairness-panel")
 
     def on_mount(self) -> None:
         self.query_one("#run-metrics", ResourceTable).border_title = "Metrics (enter or ↑↓: history)"
@@ -195,6 +201,7 @@ class VersionDetailScreen(RegistryActions, ViewScreen):
         self.query_one("#data-schema", Static).update(text)
 
     def _show_signature(self, signature: ModelSignature | None) -> None:
+        self.signature = signature
         inputs = self.query_one("#sig-inputs", ResourceTable)
         outputs = self.query_one("#sig-outputs", ResourceTable)
         if signature is None:
@@ -266,6 +273,40 @@ class VersionDetailScreen(RegistryActions, ViewScreen):
 
     def action_reload(self) -> None:
         self.refresh_data()
+
+    # -- fairness and explanations (console.governance), computed on demand -------------------
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "fairness" and self.version is not None:
+            self._fairness()
+
+    def _fairness(self, path: str | None = None, label: str | None = None, sensitive: list[str] | None = None,
+                  force: bool = False) -> None:
+        threshold = float((self.run.params if self.run else {}).get("decision_threshold", 0.5))
+        uri = f"models:/{self.model_name}/{self.version.version}"
+        self.query_one(FairnessPanel).load(self.backends.registry, uri, path=path, label=label,
+                                           sensitive=sensitive or (), threshold=threshold, force=force)
+
+    def action_fairness_file(self) -> None:
+        from screens.text_prompt import TextPrompt
+
+        def chosen(text: str | None) -> None:
+            path, label, sensitive = parse_fairness_prompt(text or "")
+            if path and self.version is not None:
+                self.query_one(TabbedContent).active = "fairness"
+                self._fairness(path, label, sensitive, force=True)
+
+        self.app.push_screen(TextPrompt("Fairness on which labelled file?", placeholder="PATH [label=COL] "
+                                        "[sensitive=COL,COL]", hint="Parquet or CSV; label and sensitive "
+                                        "columns are guessed when not given"), chosen)
+
+    def action_explain(self) -> None:
+        from screens.explanation import explain_typed_row, first_example_row
+
+        if self.version is not None:
+            example = first_example_row(self.signature.input_example) if self.signature else ""
+            explain_typed_row(self, self.model_name, self.version.version, example)
 
     def selected_version(self) -> tuple[str, str] | None:
         return (self.model_name, self.version.version) if self.version else None

@@ -2,7 +2,8 @@
 
 The supervisor owns one RolloutDriver. Each second, for every active rollout, it reads the
 deployment's figures from the supervisor's own metrics window (no HTTP), measures shadow
-agreement from the gateway's request log when the strategy is shadow, calls the controller's
+agreement from the gateway's request log when the strategy is shadow (and, for fairness gates,
+each predictor's demographic-parity difference on the logged requests), calls the controller's
 `tick`, persists the state into state.json `rollouts[NAME]`, and applies what the controller
 asked for to the served deployment:
 
@@ -193,6 +194,36 @@ def ab_samples(home: Any, deployment: str, predictors: tuple[str, ...], metric: 
     return out
 
 
+def request_disparities(home: Any, deployment: str, gate: Any, stable: str, candidate: str) -> dict[str, Any]:
+    """{candidate, stable, "": Disparity} for one fairness gate, from the request log of its window.
+
+    The prediction column is the gate's (`prediction` or `prediction_<name>`), else the last one;
+    requests without the sensitive attribute are left out (the fairness module says how many groups
+    it saw, so a log without the attribute reads as inconclusive, never as fair).
+    """
+    from console.data.request_log import read_requests
+    from console.governance.fairness import Disparity, disparity_by_predictor
+
+    sample = read_requests(home, deployment, since=max(1.0, float(gate.window_seconds)), shadow=None,
+                           limit=20_000)
+    names = (candidate, stable, "")
+    if sample.rows == 0 or not sample.predictions:
+        return {n: Disparity(None, 0, note="no logged requests with predictions") for n in names}
+    if gate.sensitive not in sample.features:
+        carried = ", ".join(sample.features[:12]) or "none"
+        note = f"the requests carry no {gate.sensitive!r} (they carry: {carried})"
+        return {n: Disparity(None, 0, note=note) for n in names}
+    wanted = [c for c in (gate.prediction, f"prediction_{gate.prediction}") if gate.prediction]
+    column = next((c for c in wanted if c in sample.predictions), None if wanted else sample.predictions[-1])
+    if column is None:
+        note = f"no prediction column {gate.prediction!r} (the answers have: {', '.join(sample.predictions)})"
+        return {n: Disparity(None, 0, note=note) for n in names}
+    rows = sample.table.select(["predictor", "shadow", gate.sensitive, column]).to_pylist()
+    return disparity_by_predictor(rows, sensitive=gate.sensitive, prediction=column,
+                                  threshold=float(gate.decision_threshold), candidate=candidate,
+                                  stable=stable)
+
+
 # -- the actions, as the controller calls them ----------------------------------------------------------
 
 
@@ -264,6 +295,7 @@ class RolloutDriver:
         self.locks: dict[str, asyncio.Lock] = {}
         self._agreement: dict[str, tuple[float, float | None]] = {}  # name -> (measured at, agreement)
         self._samples: dict[str, tuple[float, dict[str, list[float]] | None]] = {}  # the same for A/B
+        self._fairness: dict[str, tuple[float, dict[str, Any] | None]] = {}  # the same for fairness gates
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -305,7 +337,7 @@ class RolloutDriver:
 
     def forget(self, name: str) -> None:
         """The deployment was deleted: its rollout goes with it."""
-        for store in (self.states, self.notes, self.foreign, self._agreement, self._samples):
+        for store in (self.states, self.notes, self.foreign, self._agreement, self._samples, self._fairness):
             store.pop(name, None)
 
     def _lock(self, name: str) -> asyncio.Lock:
@@ -463,12 +495,14 @@ class RolloutDriver:
         agreement = await self._shadow_agreement(name, state, now) if spec.strategy == "shadow" else None
         samples = await self._ab_samples(name, state, now) \
             if spec.strategy == "ab" and spec.ab_test == "mann-whitney" else None
+        fairness = await self._disparities(name, state, now) \
+            if any(g.metric == "fairness" for g in spec.gates) else None
         async with self._lock(name):
             state = self.states.get(name)
             if state is None or not state.is_active:
                 return
             await self._controller(name, ACTOR, lambda current, actions: controller.tick(
-                current, now, metrics, actions, agreement, samples))
+                current, now, metrics, actions, agreement, samples, fairness))
 
     async def _controller(self, name: str, actor: str, call: Any) -> None:
         """Run one controller call in a thread, then apply its cluster changes here and persist.
@@ -559,6 +593,26 @@ class RolloutDriver:
             log.warning("rollout %s: cannot read A/B samples: %s", name, exc)
             value = None
         self._samples[name] = (now, value)
+        return value
+
+    async def _disparities(self, name: str, state: Any, now: float) -> dict[str, Any] | None:
+        """{gate key: {predictor: Disparity}} for the fairness gates, read from the request log once per
+        analysis interval (it reads Parquet)."""
+        spec = state.spec
+        cached = self._fairness.get(name)
+        if cached is not None and now - cached[0] < max(1.0, float(spec.analysis_interval)):
+            return cached[1]
+
+        def measure() -> dict[str, Any]:
+            return {g.key: request_disparities(self.sup.home, name, g, spec.stable, spec.candidate)
+                    for g in spec.gates if g.metric == "fairness"}
+
+        try:
+            value = await asyncio.to_thread(measure)
+        except Exception as exc:  # noqa: BLE001 - no figure is missing data (inconclusive), not a crash
+            log.warning("rollout %s: cannot measure fairness: %s", name, exc)
+            value = None
+        self._fairness[name] = (now, value)
         return value
 
     # -- applying the controller's changes ------------------------------------------------------------------

@@ -7,4 +7,5 @@ MODULES = ["console.commands.config_cmd", "console.commands.models_cmd", "consol
            "console.commands.restart_cmd", "console.commands.traffic_split_cmd", "console.commands.logs_cmd",
            "console.commands.traffic_cmd", "console.commands.data_cmd",
            "console.commands.metrics_cmd", "console.commands.rollout_cmd", "console.commands.audit_cmd",
-           "console.commands.lineage_cmd"]
+           "console.commands.lineage_cmd", "console.commands.fairness_cmd", "console.commands.explain_cmd",
+           "console.commands.card_cmd"]

@@ -22,7 +22,12 @@ Semantics, where the contract left a choice:
   `samples={predictor: [values]}` (e.g. latencies); two-proportion compares error rates from
   the DeploymentMetrics (requests = request_rate * window). The candidate wins only when it
   is better with p < ab_alpha; otherwise the stable predictor is kept (phase Completed,
-  promoted False).
+  promoted False);
+- fairness gates read `fairness={gate.key: {predictor: Disparity}}` (the driver measures each
+  predictor's demographic-parity difference on its logged requests; "" is the whole
+  deployment). The candidate passes when its disparity is under the threshold and not above
+  the stable predictor's by more than the gate's tolerance (when the stable one's is known);
+  fewer than min_requests rows with the attribute, or fewer than two groups, is inconclusive.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import copy
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from console.errors import Conflict, InvalidSpec
 from console.rollout.spec import Gate, RolloutSpec, format_duration, validate_spec
@@ -50,6 +55,9 @@ from console.rollout.state import (
 )
 from console.types import DeploymentMetrics, TrafficFigures
 
+if TYPE_CHECKING:
+    from console.governance.fairness import Disparity
+
 CONTROLLER = "rollout-controller"
 """The actor of transitions the controller makes on its own (analysis, steps, timers)."""
 
@@ -58,6 +66,7 @@ AB_MIN_SAMPLES = 20
 """An A/B decision needs at least this many samples (or requests) from each predictor."""
 
 MetricsInput = DeploymentMetrics | Mapping[float, DeploymentMetrics] | None
+FairnessInput = Mapping[str, Mapping[str, "Disparity"]] | None
 
 
 class RolloutActions(Protocol):
@@ -107,19 +116,22 @@ def start(deployment: str, spec: RolloutSpec, now: float, actor: str, actions: R
 
 def tick(state: RolloutState, now: float, metrics: MetricsInput, actions: RolloutActions,
          agreement: float | None = None,
-         samples: Mapping[str, Sequence[float]] | None = None) -> RolloutState:
+         samples: Mapping[str, Sequence[float]] | None = None,
+         fairness: FairnessInput = None) -> RolloutState:
     """Move a rollout on: analysis when due, steps, timers, decisions. Call it every second or so.
 
     metrics: the deployment's figures (None when the metrics backend is down), either one
     DeploymentMetrics used for every gate, or {window_seconds: DeploymentMetrics} for each of
     analysis_windows(spec). agreement: the shadow's agreement with the stable predictor (0..1),
     None while unknown. samples: for A/B with mann-whitney, per-request values of ab_metric by
-    predictor name. Inactive rollouts come back unchanged.
+    predictor name. fairness: for fairness gates, {gate.key: {predictor ("" for the deployment):
+    Disparity}}. Inactive rollouts come back unchanged.
     """
     state = _copy(state)
     if not state.is_active:
         return state
-    run = _Run(state, now, actions, CONTROLLER, metrics, agreement, samples, can_analyze=True)
+    run = _Run(state, now, actions, CONTROLLER, metrics, agreement, samples, can_analyze=True,
+               fairness=fairness)
     if analysis_due(state, now):
         if run.candidate_live():
             run.analyze()
@@ -156,7 +168,7 @@ def analysis_due(state: RolloutState, now: float) -> bool:
 
 def analysis_windows(spec: RolloutSpec) -> tuple[float, ...]:
     """The windows (seconds) the gates and decisions read, for a {window: metrics} mapping."""
-    windows = {g.window_seconds for g in spec.gates if g.metric != "agreement"}
+    windows = {g.window_seconds for g in spec.gates if g.metric not in ("agreement", "fairness")}
     if spec.strategy == "ab" and spec.ab_test == "two-proportion":
         windows.add(spec.duration_seconds)
     return tuple(sorted(windows))
@@ -244,8 +256,10 @@ class _Run:
 
     def __init__(self, state: RolloutState, now: float, actions: RolloutActions, actor: str,
                  metrics: MetricsInput = None, agreement: float | None = None,
-                 samples: Mapping[str, Sequence[float]] | None = None, can_analyze: bool = False) -> None:
+                 samples: Mapping[str, Sequence[float]] | None = None, can_analyze: bool = False,
+                 fairness: FairnessInput = None) -> None:
         self.s = state
+        self.fairness = fairness
         self.spec = state.spec
         self.now = now
         self.actions = actions
@@ -330,6 +344,8 @@ class _Run:
             if self.agreement is None:
                 return measured(None, "candidate", None, note="agreement unknown")
             return measured(self.agreement, "candidate", gate.passes(self.agreement))
+        if gate.metric == "fairness":
+            return self.measure_fairness(gate, measured)
         # Outlier rates exist for the whole deployment only.
         scope = "deployment" if gate.metric == "outlier_rate" else gate.scope
         metrics = _pick(self.metrics, gate.window_seconds)
@@ -351,6 +367,36 @@ class _Run:
             return measured(value, scope, None, requests,
                             note=f"too few requests: {seen} < {gate.min_requests} needed")
         return measured(value, scope, gate.passes(value), requests)
+
+    def measure_fairness(self, gate: Gate, measured) -> Measurement:
+        """The scope's disparity under the threshold and, for the candidate, not worse than stable's."""
+        scope = gate.scope
+        what = f"demographic parity on {gate.sensitive}"
+        readings = (self.fairness or {}).get(gate.key)
+        if readings is None:
+            return measured(None, scope, None, note=f"{what}: not measured")
+        name = "" if scope == "deployment" else self.names()[scope]
+        mine = readings.get(name)
+        value = None if mine is None else _clean(mine.value)
+        rows = None if mine is None else float(mine.rows)
+        if mine is None or value is None:
+            why = "no logged requests" if mine is None else (mine.note or "no data")
+            return measured(None, scope, None, rows, note=f"{what}: {why}")
+        if rows < gate.min_requests:
+            few = f"too few requests with {gate.sensitive}: {rows:.0f} < {gate.min_requests}"
+            return measured(value, scope, None, rows, note=f"{what}: {few}")
+        if not gate.passes(value):
+            return measured(value, scope, False, rows, note=what)
+        stable = readings.get(self.spec.stable) if scope == "candidate" else None
+        reference = None if stable is None or stable.rows < gate.min_requests else _clean(stable.value)
+        if scope != "candidate":
+            return measured(value, scope, True, rows, note=what)
+        if reference is None:
+            return measured(value, scope, True, rows, note=f"{what}; {self.spec.stable}'s not measured")
+        worse = value > reference + gate.tolerance
+        margin = f", worse by more than {gate.tolerance:g}" if worse else f" (+{gate.tolerance:g} allowed)"
+        note = f"{what}; {self.spec.stable} {reference:.4g}{margin}"
+        return measured(value, scope, not worse, rows, note=note)
 
     def analyze(self) -> None:
         s, gates = self.s, self.spec.gates

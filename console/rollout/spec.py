@@ -18,10 +18,11 @@ ANNOTATION = "mlconsole.io/rollout"
 
 STRATEGIES = ("canary", "bluegreen", "shadow", "ab")
 GATE_METRICS = ("error_rate", "latency_p50", "latency_p95", "latency_p99", "request_rate", "outlier_rate",
-                "agreement")
+                "agreement", "fairness")
 GATE_OPS = ("<", ">")
 # "stable" is an addition to the contract: the stable predictor's own figures.
 GATE_SCOPES = ("candidate", "deployment", "stable")
+FAIRNESS_FIELDS = ("sensitive", "prediction", "decision_threshold", "tolerance")
 AB_TESTS = ("mann-whitney", "two-proportion")
 AB_BETTER = ("lower", "higher")
 
@@ -33,6 +34,12 @@ class Gate:
     failure_limit: the rollout aborts when this many measurements in a row fail (1 = the first).
     inconclusive_limit: it pauses as Inconclusive when this many in a row have no data or fewer
     than min_requests requests (1 = the first). request_rate and agreement gates skip min_requests.
+
+    A fairness gate measures the demographic-parity difference (the largest gap in the share of
+    positive predictions between the groups of `sensitive`) over the logged requests of its scope
+    that carry that attribute: a prediction is positive when its `prediction` column (default: the
+    last one, a classifier's positive class) is at least `decision_threshold`. For the candidate it
+    also fails when it exceeds the stable predictor's own figure by more than `tolerance`.
     """
 
     metric: str
@@ -43,16 +50,24 @@ class Gate:
     min_requests: int = 10
     scope: str = "candidate"
     inconclusive_limit: int = 1
+    # Fairness gates only (see above).
+    sensitive: str = ""
+    prediction: str = ""
+    decision_threshold: float = 0.5
+    tolerance: float = 0.05  # sampling noise: two equally fair predictors rarely measure the same
 
     @property
     def key(self) -> str:
         """Names the gate in the counters of a RolloutState."""
-        return f"{self.scope}/{self.metric} {self.op} {self.threshold:g} over {self.window_seconds:g}s"
+        metric = f"{self.metric}[{self.sensitive}]" if self.sensitive else self.metric
+        return f"{self.scope}/{metric} {self.op} {self.threshold:g} over {self.window_seconds:g}s"
 
     def passes(self, value: float) -> bool:
         return value < self.threshold if self.op == "<" else value > self.threshold
 
     def describe(self) -> str:
+        if self.metric == "fairness":
+            return f"fairness[{self.sensitive}] {self.op} {self.threshold:g}"
         return f"{self.metric} {self.op} {self.threshold:g}"
 
 
@@ -271,9 +286,11 @@ def _gate(raw: Any, location: str) -> Gate:
             raise _bad(f"{location}.{required}", "missing")
     args: dict[str, Any] = {}
     for name, (where, value) in found.items():
-        if name in ("metric", "op", "scope"):
+        if name in ("sensitive", "prediction") and value in (None, ""):
+            args[name] = ""  # what a full dump writes for "not set"
+        elif name in ("metric", "op", "scope", "sensitive", "prediction"):
             args[name] = _text(value, where)
-        elif name == "threshold":
+        elif name in ("threshold", "decision_threshold", "tolerance"):
             args[name] = _number(value, where)
         elif name == "window_seconds":
             args[name] = parse_duration(value, where)
@@ -413,10 +430,26 @@ def _check_gate(gate: Gate, where: str, strategy: str) -> None:
             or not math.isfinite(gate.threshold):
         raise _bad(f"{where}.threshold", f"{gate.threshold!r} is not a number")
     _positive(gate.window_seconds, f"{where}.windowSeconds", allow_zero=False)
+    _check_fairness(gate, where)
     for name, low in (("failure_limit", 1), ("inconclusive_limit", 1), ("min_requests", 0)):
         value = getattr(gate, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise _bad(f"{where}.{_camel(name)}", f"{value!r} must be a whole number >= {low}")
+
+
+def _check_fairness(gate: Gate, where: str) -> None:
+    if gate.metric != "fairness":
+        for name in ("sensitive", "prediction"):
+            if getattr(gate, name):
+                raise _bad(f"{where}.{name}", f"applies to fairness gates only, not {gate.metric}")
+        return
+    if not isinstance(gate.sensitive, str) or not gate.sensitive.strip():
+        raise _bad(f"{where}.sensitive", "a fairness gate names the sensitive attribute of its requests",
+                   "e.g. {metric: fairness, op: '<', threshold: 0.1, sensitive: sex}")
+    if gate.op != "<":
+        raise _bad(f"{where}.op", "a fairness gate bounds a disparity from above: use '<'")
+    _within(gate.decision_threshold, 0, 1, f"{where}.decisionThreshold")
+    _within(gate.tolerance, 0, 1, f"{where}.tolerance")
 
 
 def _positive(value: Any, where: str, allow_zero: bool = True) -> None:
@@ -464,6 +497,8 @@ def _gate_to_dict(gate: Gate, full: bool) -> dict[str, Any]:
     default = Gate(gate.metric, gate.op, gate.threshold)
     out: dict[str, Any] = {}
     for f in fields(Gate):
+        if f.name in FAIRNESS_FIELDS and gate.metric != "fairness":
+            continue  # meaningless there: a full dump of another gate stays as it was
         value = getattr(gate, f.name)
         if full or f.name in ("metric", "op", "threshold") or value != getattr(default, f.name):
             out[_camel(f.name)] = value
