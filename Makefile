@@ -50,6 +50,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/monitor.py
 	$(BIN)/python bench/rollout.py
 	$(BIN)/python bench/cluster.py
+	$(BIN)/python bench/data.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

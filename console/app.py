@@ -247,6 +247,10 @@ class MLConsoleApp(App):
                 from screens.graph_builder import open_builder
 
                 open_builder(self, path=Path(arg).expanduser())
+            elif arg and command.view == "data":
+                from screens.data import open_in_data_view
+
+                open_in_data_view(self, arg)
             elif arg:
                 self.notify(f":{command.name} {arg}: opening a path arrives with the {command.view} view",
                             severity="warning", timeout=5)
