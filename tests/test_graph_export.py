@@ -12,7 +12,7 @@ from console.graph.spec import Deployment, Node, Parameter, Predictor
 from console.graph.validate import has_errors, validate
 
 REPO = Path(__file__).resolve().parents[1]
-from tests.seldon_fixtures import SELDON  # noqa: E402
+from tests.seldon_fixtures import SELDON, unknown_fields  # noqa: E402
 
 EXAMPLES = sorted((SELDON / "examples").glob("*.yaml"))
 
@@ -23,21 +23,6 @@ def crd_schema() -> dict:
     crd = yaml.load((SELDON / "crd" / "machinelearning.seldon.io_seldondeployments.yaml").read_text(), Loader=loader)
     (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
     return version["schema"]["openAPIV3Schema"]
-
-
-def unknown_fields(value, schema, path="") -> list[str]:
-    """Fields the schema does not declare (what `kubectl apply --validate=strict` refuses)."""
-    found = []
-    if isinstance(value, dict) and "properties" in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
-        for key, item in value.items():
-            if key not in schema["properties"]:
-                found.append(f"{path}.{key}")
-            else:
-                found += unknown_fields(item, schema["properties"][key], f"{path}.{key}")
-    elif isinstance(value, list) and "items" in schema:
-        for i, item in enumerate(value):
-            found += unknown_fields(item, schema["items"], f"{path}[{i}]")
-    return found
 
 
 def assert_valid_for_seldon(manifest: dict, schema: dict) -> None:

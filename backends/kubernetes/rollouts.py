@@ -179,24 +179,16 @@ class ObjectActions:
 
     def move_alias(self, model: str, alias: str, version: str | None) -> str | None:
         from backends.mlflow.registry import MlflowRegistry
+        from console.rollout.alias_move import point_alias
 
         if not self.cluster.registry:
             raise ConsoleError("no model registry configured for this rollout's alias",
                                hint="give --registry (or MLFLOW_TRACKING_URI) to the console or controller")
-        registry = MlflowRegistry(self.cluster.registry)
-        try:
-            before = registry.get_model(model).aliases.get(alias)
-        except NotFound:
-            before = None
-        before = None if before is None else str(before)
-        if version is None or str(version) == "":
-            if before is not None:
-                registry.delete_alias(model, alias)
-        elif str(version) != before:
-            registry.set_alias(model, alias, str(version))
-        self._audit("registry.alias.set" if version is not None else "registry.alias.delete", f"{model}@{alias}",
-                    f"v{before}" if before else "", "" if version is None else f"v{version}",
-                    f"rollout of {self.target}")
+        before, changed = point_alias(MlflowRegistry(self.cluster.registry), model, alias, version)
+        if changed:  # a controller retrying a tick records the move once
+            self._audit("registry.alias.set" if version is not None else "registry.alias.delete",
+                        f"{model}@{alias}", f"v{before}" if before else "", "" if version is None else f"v{version}",
+                        f"rollout of {self.target}")
         return before
 
     def audit(self, action: str, before: str, after: str, reason: str) -> None:

@@ -255,20 +255,11 @@ class RecordedActions:
     def move_alias(self, model: str, alias: str, version: str | None) -> str | None:
         """Point model@alias at version (None: remove the alias); the version it pointed at before."""
         from console.governance.audit import AuditLog
+        from console.rollout.alias_move import point_alias
 
-        registry = open_registry(self.registry)
-        try:
-            before = registry.get_model(model).aliases.get(alias)
-        except NotFound:
-            before = None
-        before = None if before is None else str(before)
-        if version is None or str(version) == "":
-            if before is not None:
-                registry.delete_alias(model, alias)
-        elif str(version) != before:
-            registry.set_alias(model, alias, str(version))
+        before, changed = point_alias(open_registry(self.registry), model, alias, version)
         after = "" if version is None else f"v{version}"
-        if (before or None) != (None if version is None else str(version)):
+        if changed:
             AuditLog(self.home).append("registry.alias.set" if version is not None else "registry.alias.delete",
                                        f"{model}@{alias}", before=f"v{before}" if before else "", after=after,
                                        reason=f"rollout of {self.deployment}", actor=self.actor)

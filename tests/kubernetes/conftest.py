@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.kubernetes.emulator import EmulatorThread
+from tests.seldon_fixtures import unknown_fields
 
 CONTEXT = "kmock-ctx"
 NAMESPACE = "models"
@@ -68,16 +69,3 @@ def assert_valid_sdep(obj: dict, schema: dict) -> None:
     assert body["apiVersion"] == "machinelearning.seldon.io/v1" and body["kind"] == "SeldonDeployment"
 
 
-def unknown_fields(value, schema, path="") -> list[str]:
-    """Fields the schema does not declare (a structural schema prunes them: a silent loss)."""
-    found = []
-    if isinstance(value, dict) and "properties" in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
-        for key, item in value.items():
-            if key not in schema["properties"]:
-                found.append(f"{path}.{key}")
-            else:
-                found += unknown_fields(item, schema["properties"][key], f"{path}.{key}")
-    elif isinstance(value, list) and "items" in schema:
-        for i, item in enumerate(value):
-            found += unknown_fields(item, schema["items"], f"{path}[{i}]")
-    return found
