@@ -20,13 +20,16 @@ ISOLATED_VARS = (
 SNAPSHOT_HOME = Path("/tmp/mlconsole-snapshots/home")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the groups into node ids
 def pytest_collection_modifyitems(config, items):
-    """Under xdist (`make test` runs two workers with --dist loadgroup) every screen test goes to one
-    worker: the snapshot homes are fixed paths, so one worker owns them, and the other worker runs
-    the rest of the suite beside it."""
+    """Under xdist (`make test` runs two workers with --dist loadgroup): every screen test goes to one
+    worker, since the snapshot homes are fixed paths that one worker must own; every other module
+    stays whole on one worker, since module-scoped runtimes are built up test by test."""
     for item in items:
         if "/tests/screens/" in str(item.path):
             item.add_marker(pytest.mark.xdist_group("screens"))
+        else:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
 @pytest.fixture(autouse=True)
