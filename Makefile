@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 export MLFLOW_DISABLE_TELEMETRY := true
-# Two pytest workers: the screen tests on one, the rest on the other (tests/conftest.py).
-TEST_WORKERS ?= 2
+# Pytest workers: 1 by default (two, `make test TEST_WORKERS=2`, puts the screen tests on one worker
+# and the rest on the other — ~11 min instead of ~15 — but two timing-sensitive tests still flake
+# under that load on 2 cores; see tests/conftest.py).
+TEST_WORKERS ?= 1
 
 .PHONY: run test lint bench clean system-deps
 
