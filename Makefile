@@ -3,10 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 export MLFLOW_DISABLE_TELEMETRY := true
-# Pytest workers: 1 by default (two, `make test TEST_WORKERS=2`, puts the screen tests on one worker
-# and the rest on the other — ~11 min instead of ~15 — but two timing-sensitive tests still flake
-# under that load on 2 cores; see tests/conftest.py).
-TEST_WORKERS ?= 1
+# Pytest workers: two on the 2-core CI machine. Screen tests all go to one worker (they share fixed
+# snapshot homes), every other module stays whole on one worker; see tests/conftest.py.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint bench clean system-deps
 

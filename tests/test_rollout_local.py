@@ -264,6 +264,11 @@ def test_supervisor_restart_resumes_at_the_same_step(tmp_path, files):
         assert out.returncode == 0, out.stderr
         wait_for(lambda: routed(home, "ro-again").get("canary") == 30
                  and rollout(home, "ro-again").get("phase") == "Paused", what="canary at 30, paused")
+        # Adoption keeps processes that serve; on a loaded machine the candidate's replica may still
+        # be starting when the weights are already set, and one not yet serving is rightly replaced.
+        wait_for(lambda: all(r.get("ready") and r.get("port")
+                             for r in read_state(home)["deployments"]["ro-again"]["replicas"]),
+                 what="every replica serving")
         before = rollout(home, "ro-again")
         pids = {r["pid"] for r in read_state(home)["deployments"]["ro-again"]["replicas"]}
         supervisor = supervisor_running(home)

@@ -31,5 +31,7 @@ async def settle(pilot, rounds: int = 3) -> None:
     for screen in app.screen_stack:
         for widget in screen.query("TextArea, Input"):
             widget.cursor_blink = False
+    # Tab underlines slide into place: a loaded machine caught one mid-slide.
+    await pilot.wait_for_scheduled_animations()
     # A screen under a modal is not repainted later: give it one real frame now.
     await pilot.pause(0.1)
