@@ -258,6 +258,11 @@ class MLConsoleApp(App):
             from screens.lineage import LineageScreen
 
             self.push_screen(LineageScreen(arg, self.current_mode))
+        elif command.name == "card":
+            from screens.model_card import ModelCardScreen
+
+            self.switch_view("registry")  # a card is about a registry version, whatever view asked
+            self.push_screen(ModelCardScreen(arg))
         elif command.name == "help":
             self.action_keys()
         elif command.name == "quit":

@@ -33,6 +33,8 @@ COMMANDS: tuple[ConsoleCommand, ...] = (
     ConsoleCommand("audit", "the tamper-evident audit log", ("au",), view="audit"),
     ConsoleCommand("lineage", "a deployment's models, runs and training data, re-verified", ("lin",),
                    arg="NAME", arg_required=True),
+    ConsoleCommand("card", "a model version's card: data, metrics, fairness, lineage, history",
+                   ("modelcard",), arg="MODEL[@ALIAS|/VERSION]", arg_required=True),
     ConsoleCommand("ctx", "switch kubeconfig context ('local' for the embedded runtime; none: pick one)",
                    ("context",), arg="NAME"),
     ConsoleCommand("ns", "switch Kubernetes namespace", ("namespace",), arg="NAME", arg_required=True),

@@ -31,6 +31,7 @@ class ModelVersionsScreen(RegistryActions, ViewScreen):
     BINDINGS = [
         Binding("r", "reload", "Reload", id="versions.reload"),
         Binding("c", "compare", "Compare", id="versions.compare"),
+        Binding("K", "card", "Model card", id="versions.card"),
         *REGISTRY_BINDINGS,
     ]
 
@@ -83,6 +84,12 @@ class ModelVersionsScreen(RegistryActions, ViewScreen):
         self.refresh_data()
 
     # -- RegistryActions hooks --------------------------------------------------------
+
+    def action_card(self) -> None:
+        from screens.model_card import open_card
+
+        selected = self.selected_version()
+        open_card(self, f"{selected[0]}/{selected[1]}" if selected else None)
 
     def selected_version(self) -> tuple[str, str] | None:
         table = self.query_one(ResourceTable).table

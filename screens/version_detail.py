@@ -45,6 +45,7 @@ class VersionDetailScreen(RegistryActions, ViewScreen):
         Binding("r", "reload", "Reload", id="detail.reload"),
         Binding("x", "explain", "Explain a row", id="detail.explain", show=False),  # listed by ?
         Binding("f", "fairness_file", "Fairness on a file", id="detail.fairness_file", show=False),
+        Binding("K", "card", "Model card", id="detail.card"),
         *REGISTRY_BINDINGS,
     ]
 
@@ -307,6 +308,11 @@ class VersionDetailScreen(RegistryActions, ViewScreen):
         if self.version is not None:
             example = first_example_row(self.signature.input_example) if self.signature else ""
             explain_typed_row(self, self.model_name, self.version.version, example)
+
+    def action_card(self) -> None:
+        from screens.model_card import open_card
+
+        open_card(self, f"{self.model_name}/{self.version.version}" if self.version else None)
 
     def selected_version(self) -> tuple[str, str] | None:
         return (self.model_name, self.version.version) if self.version else None

@@ -31,6 +31,8 @@ from console.types import AuditEntry, ModelSignature, ModelVersion, RegisteredMo
 FAIRNESS_METRIC_PREFIXES = ("approval_rate_", "tpr_", "fpr_", "demographic_parity_diff_",
                             "equal_opportunity_diff_", "equalized_odds_diff_")
 
+clock = time.time  # the card's 'Generated' time; tests pin it
+
 
 @dataclass(frozen=True)
 class DatasetRow:
@@ -176,7 +178,7 @@ def gather_card(registry: Any, ref: str, *, home: Path | None = None, cluster: A
     return CardInputs(model=model, version=version, registry=getattr(registry, "endpoint", ""), run=run,
                       signature=signature, datasets=_dataset_rows(run, verify_data), fairness=reports,
                       fairness_note=note, history=history, audit_status=status, deployments=deployments,
-                      generated_at=time.time(), generator=f"mlconsole {__version__}")
+                      generated_at=clock(), generator=f"mlconsole {__version__}")
 
 
 # -- rendering ---------------------------------------------------------------------------------
