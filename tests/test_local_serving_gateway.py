@@ -57,7 +57,7 @@ def gateway(tmp_path):
     started = []
 
     def make(predictors, home: Path | None = None, **options):
-        routes = tmp_path / "routes.json"
+        routes = tmp_path / f"routes{len(started)}.json"  # one per gateway: each reloads its own
         write_routes(routes, predictors, **options)
         served = start_gateway(routes, tmp_path / f"gw{len(started)}", home or tmp_path / "home",
                                name=f"gateway{len(started)}")

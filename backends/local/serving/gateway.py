@@ -13,7 +13,9 @@ remembered), so a bandit learns from its own choices.
 
 A replica that refuses connections or times out is left alone for a short, growing backoff
 (1 s, 2 s, 4 s, at most 5 s); a predictor without a usable replica gives its share to the
-others, and a request that could not connect is retried on another replica or predictor.
+others, and a request that could not connect is retried on another replica or predictor. A
+prediction whose connection was reset before any answer came back (its replica was killed under
+it) is retried once on another replica or predictor; feedback is not (it may have been counted).
 The routes file is re-read on SIGHUP and whenever its mtime changes (checked every second).
 """
 
@@ -312,7 +314,13 @@ class Gateway(ServingEndpoints):
                     headers: dict[str, str]) -> tuple[int, bytes, str]:
         assert self.session is not None
         async with self.session.request(method, url, data=body, headers=headers) as resp:
-            return resp.status, await resp.read(), resp.headers.get("Content-Type", JSON)
+            try:
+                content = await resp.read()
+            except (aiohttp.ClientOSError, aiohttp.ClientConnectionResetError) as exc:
+                # The status line had arrived: the graph ran, so this is no "reset before an
+                # answer" and must not be retried (forward retries only those).
+                raise aiohttp.ClientPayloadError(f"answer cut short: {exc}") from exc
+            return resp.status, content, resp.headers.get("Content-Type", JSON)
 
     async def forward(self, request: web.Request, service: str, *, mirror: bool = False,
                       logged: bool = False, feedback: bool = False) -> web.Response:
@@ -331,6 +339,8 @@ class Gateway(ServingEndpoints):
         predictor = self._feedback_target(request, body or b"") if feedback else self.choose(request)
         tried: list[str] = []
         answer = None
+        failure = ""  # why the previous attempt failed: the next one is a retry
+        reset = False
         for _ in range(ATTEMPTS):
             if predictor is None:
                 break
@@ -339,12 +349,29 @@ class Gateway(ServingEndpoints):
                 tried.append(predictor.name)
                 predictor = self.choose(request, tuple(tried))
                 continue
+            if failure:
+                self.metrics.retried(predictor.name, failure)
             try:
                 answer = await self._send(request.method, endpoint.url + path, body, headers)
             except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-                self._failed(predictor, endpoint, "timeout" if isinstance(exc, TimeoutError) else "connect", exc)
+                failure = "timeout" if isinstance(exc, TimeoutError) else "connect"
+                self._failed(predictor, endpoint, failure, exc)
             except aiohttp.ServerDisconnectedError as exc:
-                self._failed(predictor, endpoint, "disconnected", exc)
+                failure = "disconnected"
+                self._failed(predictor, endpoint, failure, exc)
+            except (aiohttp.ClientOSError, aiohttp.ClientConnectionResetError) as exc:
+                # Reset before any byte of an answer came back: the replica died under the request
+                # (a SIGKILLed or OOM-killed graph server resets the connections it was serving).
+                # Nothing reached the caller, and a prediction changes nothing a caller can see, so
+                # it is sent again on another replica or predictor (this one is now in backoff) —
+                # once: a request that itself kills graph servers must not take every replica
+                # down in turn. Feedback is not retried: the reward may have been counted.
+                failure = "reset"
+                self._failed(predictor, endpoint, failure, exc)
+                if feedback or reset:
+                    return self._unavailable(502, f"predictor {predictor.name} reset the connection before "
+                                             f"answering", service, start, v2, method_label, predictor.name)
+                reset = True
             except (aiohttp.ClientError, TimeoutError) as exc:
                 # The request reached the replica, which did not answer in time: not retried,
                 # since the graph may have run (feedback counted, a bandit updated).

@@ -295,6 +295,9 @@ class GatewayMetrics(RequestMetrics):
                                ("deployment_name", "predictor_name", "reason"), registry=r)
         self._shadow = Counter("mlconsole_gateway_shadow_requests", "Requests mirrored to shadow predictors",
                                ("deployment_name", "predictor_name", "code"), registry=r)
+        self._retries = Counter("mlconsole_gateway_retries", "Requests sent again after a failed attempt, by the "
+                                "predictor retried on and why the attempt before failed",
+                                ("deployment_name", "predictor_name", "reason"), registry=r)
         self._dropped = Counter("mlconsole_request_log_dropped", "Request-log rows dropped (write failed or "
                                 "too many pending)", ("deployment_name",), registry=r)
         self._endpoint_up = Gauge("mlconsole_gateway_endpoint_up", "1 when a replica endpoint is taken to be "
@@ -311,8 +314,12 @@ class GatewayMetrics(RequestMetrics):
         child.inc()
 
     def error(self, predictor: str, reason: str) -> None:
-        """A failure reaching a predictor: connect, timeout, disconnected, no_endpoint."""
+        """A failure reaching a predictor: connect, timeout, disconnected, reset, error, no_predictor."""
         self._errors.labels(self.deployment, predictor, reason).inc()
+
+    def retried(self, predictor: str, reason: str) -> None:
+        """A request sent again, to predictor, after an attempt that failed for reason."""
+        self._retries.labels(self.deployment, predictor, reason).inc()
 
     def shadow(self, predictor: str, code: str) -> None:
         """A mirrored request's outcome: its HTTP code, "error" or "dropped"."""

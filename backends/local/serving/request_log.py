@@ -4,7 +4,10 @@ Rows are buffered in memory and written every `flush_seconds` or `flush_rows` ro
 per flush, as HOME/runtime/requests/<deployment>/requests-<UTC time>-<seq>.parquet (written to a
 hidden temporary name first, so readers globbing *.parquet never see half a file). The oldest
 files go once there are more than `max_files` or `max_bytes` of them. A failed write (disk
-full, permissions) drops that batch and reports it; serving never waits on the log.
+full, permissions) drops that batch and reports it (one log line per REPORT_EVERY seconds with the
+rows dropped since the last, and the gateway's mlconsole_request_log_dropped_total); the next
+batch is tried at the next flush, as usual, and the first that is written again says so in the
+log. Serving never waits on the log.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 
 COLUMNS = ("id", "ts", "deployment", "predictor", "shadow", "code", "latency_ms", "request", "response", "path")
 MAX_TEXT = 256 * 1024  # characters kept of one request or response; a 50 MB tensor is not worth logging whole
+REPORT_EVERY = 30.0  # seconds between log lines about dropped rows: a full disk must not flood the log too
 log = logging.getLogger("mlconsole.serving")
 
 
@@ -84,6 +88,8 @@ class RequestLog:
         self._files: deque[tuple[str, int]] | None = None  # (name, bytes), oldest first
         self._seq = 0
         self._last_error = 0.0
+        self._unreported = 0  # rows dropped since the last line that said so
+        self._failed_rows = 0  # rows whose write failed since the last write that worked
         self._wakeup: asyncio.Event | None = None
         self.written = 0
         self.dropped = 0
@@ -118,11 +124,14 @@ class RequestLog:
 
     def _drop(self, rows: int, why: str) -> None:
         self.dropped += rows
+        self._unreported += rows
         self.on_drop(rows)
         now = time.monotonic()
-        if now - self._last_error > 30:  # one line per burst of failures, not one per batch
+        if now - self._last_error > REPORT_EVERY:  # one line per burst of failures, not one per batch
+            since = " since the last report" if self._last_error else ""
             self._last_error = now
-            log.error("request log %s: dropped %d row(s): %s", self.directory, rows, why)
+            log.error("request log %s: dropped %d row(s)%s: %s", self.directory, self._unreported, since, why)
+            self._unreported = 0
 
     # -- writing ------------------------------------------------------------------------
 
@@ -142,8 +151,15 @@ class RequestLog:
             try:
                 self._write(rows)
             except Exception as exc:  # disk full, permissions, a directory that is a file: keep serving
+                self._failed_rows += len(rows)
                 self._drop(len(rows), f"{type(exc).__name__}: {exc}")
                 return 0
+            if self._failed_rows:
+                log.warning("request log %s: writing again; %d row(s) were dropped while it could not",
+                            self.directory, self._failed_rows)
+                self._failed_rows = 0
+                self._unreported = 0
+                self._last_error = 0.0  # a new outage is reported at once
         self.written += len(rows)
         return len(rows)
 
