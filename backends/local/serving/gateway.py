@@ -106,8 +106,9 @@ class Predictor:
         """True when at least one replica is out of backoff."""
         return any(e.down_until <= now for e in self.endpoints)
 
-    def endpoint(self, now: float) -> Endpoint | None:
-        """The next usable replica in turn, or None."""
+    def endpoint(self, now: float, last_resort: bool = False) -> Endpoint | None:
+        """The next usable replica in turn; with last_resort, when every one is in backoff, the one whose
+        backoff ends first; else None."""
         endpoints = self.endpoints
         count = len(endpoints)
         for _ in range(count):
@@ -115,6 +116,8 @@ class Predictor:
             self._next += 1
             if e.down_until <= now:
                 return e
+        if last_resort and endpoints:
+            return min(endpoints, key=lambda e: e.down_until)
         return None
 
 
@@ -264,6 +267,11 @@ class Gateway(ServingEndpoints):
         """A serving predictor with a usable replica, by weight (or by the sticky header's hash)."""
         now = _now()
         candidates = [p for p in self.serving if p.name not in exclude and p.usable(now)]
+        if not candidates and not any(p.usable(now) for p in self.serving):
+            # Every replica is in backoff (Envoy's "panic" case): a stalled machine can time out the only
+            # replica's connect once, and answering 503 for the whole backoff would turn one slow connect
+            # into a second of outage. Try those not yet tried instead; a dead one refuses at once.
+            candidates = [p for p in self.serving if p.name not in exclude and p.endpoints]
         if not candidates:
             return None
         if len(candidates) == 1:
@@ -344,7 +352,8 @@ class Gateway(ServingEndpoints):
         for _ in range(ATTEMPTS):
             if predictor is None:
                 break
-            endpoint = predictor.endpoint(_now())
+            now = _now()
+            endpoint = predictor.endpoint(now, last_resort=not any(p.usable(now) for p in self.serving))
             if endpoint is None:
                 tried.append(predictor.name)
                 predictor = self.choose(request, tuple(tried))
