@@ -41,7 +41,7 @@ class ViewCommands(Provider):
             yield f"Go to {label} ({number})", partial(app.switch_view, mode), f"open the {label} view"
         for theme in THEMES:
             yield f"Theme: {theme.name}", partial(app.set_theme, theme.name), "switch colours"
-        screen = app.screen
+        screen = self.screen  # the view the palette was opened on (app.screen is the palette itself)
         for key, active in screen.active_bindings.items():
             binding = active.binding
             if active.node is screen and binding.description and active.enabled:

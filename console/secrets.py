@@ -89,3 +89,52 @@ def mask_manifest(data):
         else:
             out[key] = mask_manifest(item)
     return out
+
+
+def secret_values(data) -> set[str]:
+    """The values mask_manifest would hide in `data` (any nesting of dicts and lists), to find them in text."""
+    found: set[str] = set()
+    if isinstance(data, list):
+        for item in data:
+            found |= secret_values(item)
+    elif isinstance(data, dict):
+        secret_env = isinstance(data.get("name"), str) and is_secret_name(data["name"]) and "value" in data
+        for key, item in data.items():
+            if secret_env and key == "value" and item not in (None, ""):
+                found.add(str(item))
+            elif isinstance(key, str) and key.lower() != "key" and is_secret_name(key) and isinstance(item, str):
+                if item:
+                    found.add(item)
+            else:
+                found |= secret_values(item)
+    return found
+
+
+def manifest_secret_values(*texts: str) -> set[str]:
+    """secret_values of every document of these manifests (YAML or JSON text; what does not parse is skipped)."""
+    import yaml
+
+    found: set[str] = set()
+    for text in texts:
+        try:
+            for doc in yaml.safe_load_all(text or ""):
+                found |= secret_values(doc)
+        except yaml.YAMLError:
+            continue
+    return found
+
+
+def mask_manifest_text(text: str, *sources: str) -> str:
+    """Text made from manifests — one as deployed, a diff between two — with their secrets masked.
+
+    The secret values of `text` itself (when it parses) and of each manifest in `sources` are masked where
+    they stand as a YAML scalar (after `key:` or `- `), keeping the text's own layout and quoting; every
+    line then goes through mask_line (secret-named keys, URL passwords).
+    """
+    values = sorted(manifest_secret_values(text, *sources), key=len, reverse=True)
+    if values:
+        # block (`key: v`, `- v`) and flow (`{name: n, value: v}`, JSON) scalars, quoted or not
+        scalar = re.compile(r"(?P<lead>(?:[:\[{,]|^[ +-]?\s*-)\s*)(?P<q>['\"]?)(?:" + "|".join(map(re.escape, values))
+                            + r")(?P=q)(?=\s*(?:[,}\]#]|$))", re.MULTILINE)
+        text = scalar.sub(lambda m: f"{m.group('lead')}{m.group('q')}{MASK}{m.group('q')}", text)
+    return "\n".join(mask_line(line) for line in text.split("\n"))

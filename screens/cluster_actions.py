@@ -16,6 +16,7 @@ from textual.binding import Binding
 from console.cluster_changes import ClusterChanges
 from console.errors import ConsoleError
 from console.graph.draft import parse_traffic
+from console.secrets import mask_manifest_text
 from screens.change_worker import run_change
 from screens.confirm import ConfirmScreen
 from screens.diff_confirm import DiffConfirm
@@ -117,6 +118,12 @@ class ClusterActions:
                     raise ConsoleError(f"not deployed: {shown}{more}",
                                        hint="fix them in the graph builder (Graphs view, e)")
                 diff = cluster.diff(text)
+                if diff and diff != "created":  # secrets of either side masked, as describe shows them
+                    try:
+                        deployed = cluster.get_deployment(dep.name).manifest or ""
+                    except ConsoleError:
+                        deployed = ""
+                    diff = mask_manifest_text(diff, text, deployed)
             except ConsoleError as exc:
                 self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=12)
                 return

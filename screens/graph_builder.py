@@ -455,6 +455,8 @@ class GraphBuilderScreen(ClusterActions, ViewScreen):
 
     def action_deploy_draft(self) -> None:
         """Deploy the graph as it is now (validated, diffed against what runs, confirmed)."""
+        if not self._allowed("deploy"):  # refused under --readonly before any other notice
+            return
         if self.draft.dirty:
             self.notify("deploying the unsaved draft; ctrl+s keeps it in the file too", timeout=4)
         folder = str(self.draft.path.parent) if self.draft.path else "."

@@ -43,11 +43,19 @@ class RolloutActions:
         target = self.selected_rollout()
         if target is not None:
             self.action_rollout("resume" if target[1] in ("Paused", "Inconclusive") else "pause")
+        elif not self._refused("pause/resume"):  # nothing selected: say so (or, read-only, that first)
+            self.notify("select a rollout first", severity="warning", timeout=4)
 
-    def action_rollout(self, verb: str) -> None:
+    def _refused(self, verb: str) -> bool:
+        """True, with a notice, under --readonly: before any question about a change that cannot happen."""
         if self.app.settings.readonly:
             self.notify(f"rollout {verb.replace('_', '-')} refused: mlconsole runs with --readonly",
                         severity="error", timeout=6)
+            return True
+        return False
+
+    def action_rollout(self, verb: str) -> None:
+        if self._refused(verb):
             return
         target = self.selected_rollout()
         if target is None:

@@ -35,10 +35,11 @@ def child_env(search_paths: list[str] | tuple[str, ...] = (), registry: str | No
 
 def graph_server_argv(manifest: Path, deployment: str, predictor: str, index: int, port_file: Path,
                       registry: str, home: Path, port: int = 0) -> list[str]:
+    """The graph server's command line. The registry is not on it: the server reads MLFLOW_TRACKING_URI,
+    which child_env sets (a URI may hold a password, and command lines are readable by every user)."""
     return [sys.executable, "-m", GRAPH_SERVER_MODULE, "--manifest", str(manifest), "--predictor", predictor,
             "--deployment", deployment, "--replica", str(index), "--port", str(port),
-            "--port-file", str(port_file), "--registry", registry, "--home", str(home),
-            "--host", "127.0.0.1"]
+            "--port-file", str(port_file), "--home", str(home), "--host", "127.0.0.1"]
 
 
 def gateway_argv(deployment: str, routes: Path, port_file: Path, home: Path, port: int = 0) -> list[str]:

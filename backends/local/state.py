@@ -32,6 +32,9 @@ from console.errors import InvalidSpec
 
 STATE_VERSION = 1
 TOKEN_HEADER = "X-MLConsole-Token"
+# The registry URI reaches the supervisor in its environment, not on its command line: a URI may hold a
+# password, and every user of the machine can read a process's command line (ps, /proc/PID/cmdline).
+REGISTRY_ENV = "MLCONSOLE_RUNTIME_REGISTRY"
 SUPERVISOR_MODULE = "backends.local.supervisor"
 
 

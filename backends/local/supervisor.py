@@ -1,6 +1,8 @@
 """The local runtime's supervisor: a small controller that keeps deployments served.
 
-    python -m backends.local.supervisor --home HOME --registry TRACKING_URI
+    python -m backends.local.supervisor --home HOME [--registry TRACKING_URI]
+
+(`mlconsole` passes the registry in $MLCONSOLE_RUNTIME_REGISTRY instead: command lines are public.)
 
 One per home (an flock on HOME/runtime/supervisor.lock; a second one exits at once).
 Every ~0.5 s it reconciles each deployment's desired state (its manifest) with the
@@ -44,6 +46,7 @@ from backends.local.manifests import MAX_REPLICAS, PredictorSpec, parse, predict
 from backends.local.rollouts import RolloutDriver, fault_rate, mirror_percents
 from backends.local.serving.routes import RoutePredictor, Routes, write_routes
 from backends.local.state import (
+    REGISTRY_ENV,
     ensure_runtime_dir,
     ensure_token,
     events_path,
@@ -608,7 +611,9 @@ class Supervisor:
         write_routes(path, routes)
         changed = text != served.routes_text
         served.routes_text = text
-        if changed and served.gateway.pid and not served.gateway.stopping:
+        # Only a gateway that wrote its port file has its SIGHUP handler installed: signalling one still
+        # starting would kill it (SIGHUP's default). A starting gateway reads the routes file when it is up.
+        if changed and served.gateway.pid and served.gateway.port and not served.gateway.stopping:
             with contextlib.suppress(OSError):
                 os.kill(served.gateway.pid, signal.SIGHUP)
 
@@ -876,7 +881,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m backends.local.supervisor",
                                      description="the mlconsole local runtime's supervisor")
     parser.add_argument("--home", required=True)
-    parser.add_argument("--registry", default=None)
+    parser.add_argument("--registry", default=None,
+                        help=f"MLflow tracking URI (default: ${REGISTRY_ENV}, else the sqlite store under home)")
     args = parser.parse_args(argv)
     home = Path(args.home).expanduser().resolve()
     ensure_runtime_dir(home)
@@ -890,7 +896,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from console.config import default_registry_uri
 
-    registry = args.registry or default_registry_uri(home)
+    registry = args.registry or os.environ.get(REGISTRY_ENV) or default_registry_uri(home)
     try:
         asyncio.run(Supervisor(home, registry).run())
     except ConsoleError as exc:  # e.g. a damaged state file: one line in the log, no traceback

@@ -11,6 +11,7 @@ from typing import Any
 
 from backends.local.processes import child_env, rotate_log, stop_pids
 from backends.local.state import (
+    REGISTRY_ENV,
     TOKEN_HEADER,
     ensure_runtime_dir,
     logs_dir,
@@ -39,11 +40,13 @@ def ensure_supervisor(home: Path, registry: str | None = None, timeout: float = 
     log.parent.mkdir(parents=True, exist_ok=True)
     rotate_log(log)
     argv = [sys.executable, "-m", "backends.local.supervisor", "--home", str(home)]
+    env = child_env()
+    env.pop(REGISTRY_ENV, None)
     if registry:
-        argv += ["--registry", registry]
+        env[REGISTRY_ENV] = registry  # not on the command line: see REGISTRY_ENV
     with open(log, "ab") as out:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                cwd=str(home), env=child_env(), start_new_session=True, close_fds=True)
+                                cwd=str(home), env=env, start_new_session=True, close_fds=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         running = supervisor_running(home)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import asdict
 
@@ -11,6 +12,13 @@ from console.config import Settings
 from console.errors import InvalidSpec
 
 EXIT_TAMPERED = 1
+# Control characters (C0 but tab, DEL, C1) from a log that may have been tampered with: shown as \xNN, so
+# that no escape sequence in an entry can move the cursor or rewrite the verdict printed beside it.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def register(sub: argparse._SubParsersAction, parents: list[argparse.ArgumentParser]) -> None:
@@ -48,7 +56,8 @@ def _expectation(text: str | None) -> tuple[int, str] | None:
         return None
     number, _, digest = text.partition(":")
     digest = digest.strip().lower().removeprefix("sha256:")
-    if not number.strip().isdigit() or int(number) < 1 or len(digest) < 12 \
+    # ASCII digits only: str.isdigit() also takes '²', which int() refuses
+    if not re.fullmatch(r"[0-9]+", number.strip()) or int(number) < 1 or len(digest) < 12 \
             or any(c not in "0123456789abcdef" for c in digest):
         raise InvalidSpec(f"--expect {text!r}: write N:HASH with the entry number and 12+ hex digits of its hash",
                           hint="`mlconsole audit verify` prints the newest entry's number and hash")
@@ -67,7 +76,7 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
         newest = f"; newest entry {result.count} sha256:{result.last_hash}" if result.count else ""
         print(f"audit log OK: {result.message}{newest} ({log.path})")
     else:
-        print(f"audit log TAMPERED: {result.message} ({log.path})", file=sys.stderr)
+        print(f"audit log TAMPERED: {printable(result.message)} ({log.path})", file=sys.stderr)
     return 0 if result.ok else EXIT_TAMPERED
 
 
@@ -87,9 +96,9 @@ def run_log(args: argparse.Namespace, settings: Settings) -> int:
         print_json([{"entry": r.line, **asdict(r.entry)} for r in shown])
     else:
         print_table(["#", "time (utc)", "actor", "action", "target", "before", "after", "reason"],
-                    [(r.line, r.entry.time.replace("T", " ").removesuffix("Z"), r.entry.actor, r.entry.action,
-                      r.entry.target, _short(r.entry.before), _short(r.entry.after), _short(r.entry.reason))
-                     for r in shown])
+                    [(r.line, printable(r.entry.time.replace("T", " ").removesuffix("Z")), printable(r.entry.actor),
+                      printable(r.entry.action), printable(r.entry.target), _short(r.entry.before),
+                      _short(r.entry.after), _short(r.entry.reason)) for r in shown])
     if damaged:
         print(f"mlconsole: warning: line(s) {', '.join(map(str, damaged[:5]))} of {log.path} are not entries "
               "— run `mlconsole audit verify`", file=sys.stderr)
@@ -97,5 +106,5 @@ def run_log(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _short(text: str, width: int = 48) -> str:
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))
     return text if len(text) <= width else text[:width - 1] + "…"

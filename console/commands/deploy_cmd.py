@@ -60,12 +60,13 @@ def run_deploy(args: argparse.Namespace, settings: Settings) -> int:
     backend = cluster(settings, "diff", "apply", "get_deployment")
     if args.dry_run:
         diff = backend.diff(text)
-        _print_diff(dep.name, diff)
+        _print_diff(backend, dep.name, diff, text)
         print(f"deployment {dep.name} would be "
               f"{'created' if diff == 'created' else ('configured' if diff else 'unchanged')} (dry run)")
         return 0
+    deployed = _deployed_manifest(backend, dep.name)  # before the change: the diff's old side
     result = changes(settings).deploy(text, search_paths, reason=args.reason)
-    _print_diff(dep.name, result.diff)
+    _print_diff(backend, dep.name, result.diff, text, deployed)
     summary = result.summary
     print(f"deployment {dep.name} {result.verb}" + (f": {summary.url}" if summary.url else ""))
     if not args.wait:
@@ -86,6 +87,21 @@ def run_deploy(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _print_diff(name: str, diff: str) -> None:
+def _deployed_manifest(backend, name: str) -> str:
+    """The manifest as deployed now ('' when there is none, or it cannot be read)."""
+    from console.errors import ConsoleError
+
+    try:
+        return backend.get_deployment(name).manifest or ""
+    except (ConsoleError, AttributeError):
+        return ""
+
+
+def _print_diff(backend, name: str, diff: str, new: str, deployed: str | None = None) -> None:
+    """The diff, with the secret values of both sides masked (parameters and env named like secrets)."""
+    from console.secrets import mask_manifest_text
+
     if diff and diff != "created":
+        old = _deployed_manifest(backend, name) if deployed is None else deployed
+        diff = mask_manifest_text(diff, new, old)
         sys.stdout.write(diff if diff.endswith("\n") else diff + "\n")

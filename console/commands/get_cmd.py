@@ -83,6 +83,9 @@ def run_events(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_manifest(args: argparse.Namespace, settings: Settings) -> int:
+    from console.secrets import mask_manifest_text
+
     detail = cluster(settings, "get_deployment").get_deployment(args.name)
-    print(detail.manifest, end="" if detail.manifest.endswith("\n") else "\n")
+    text = mask_manifest_text(detail.manifest)  # as describe (y) shows it: secret values masked
+    print(text, end="" if text.endswith("\n") else "\n")
     return 0

@@ -88,6 +88,10 @@ def run_status(args: argparse.Namespace, settings: Settings) -> int:
     supervisor = cluster.supervisor()
     deployments = cluster.list_deployments()
     pods = {d.name: cluster.list_replicas(d.name) for d in deployments}
+    if supervisor and supervisor.get("registry"):
+        from console.secrets import mask_uri
+
+        supervisor = {**supervisor, "registry": mask_uri(str(supervisor["registry"]))}
     if args.json:
         print_json({"home": str(settings.home), "running": supervisor is not None, "supervisor": supervisor,
                     "deployments": [summary_dict(d) for d in deployments],

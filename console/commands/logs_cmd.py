@@ -28,14 +28,17 @@ def run_logs(args: argparse.Namespace, settings: Settings) -> int:
         return usage_error(f"--tail must be 0 or more, not {args.tail}")
     if args.replica is not None and args.replica < 0:
         return usage_error(f"--replica must be 0 or more, not {args.replica}")
+    from console.secrets import mask_line
+
     backend = cluster(settings, "logs", "follow_logs")
+    # Masked as the console's log view masks them: a component or library may print a credential.
     if not args.follow or args.previous:  # a previous container has ended: nothing to follow
         for line in backend.logs(args.name, args.predictor, args.replica, args.tail, previous=args.previous):
-            print(line)
+            print(mask_line(line))
         return 0
     try:
         for line in backend.follow_logs(args.name, args.predictor, args.replica, args.tail):
-            print(line, flush=True)
+            print(mask_line(line), flush=True)
     except BrokenPipeError:  # `| head` closed the pipe
         sys.stderr.close()
     return 0

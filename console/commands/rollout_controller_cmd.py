@@ -44,13 +44,13 @@ def run_controller(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.interval <= 0:
         return usage_error(f"--interval must be positive, not {args.interval:g}")
-    if settings.cluster_kind != "kubernetes":
-        raise ConsoleError("the local runtime runs its rollout controller in its supervisor already",
-                           hint="give --context to drive the rollouts of a Kubernetes cluster")
-    if settings.readonly:
+    if settings.readonly:  # first: whatever the cluster, a read-only console changes no rollout
         from console.errors import ReadOnly
 
         raise ReadOnly("run the rollout controller")
+    if settings.cluster_kind != "kubernetes":
+        raise ConsoleError("the local runtime runs its rollout controller in its supervisor already",
+                           hint="give --context to drive the rollouts of a Kubernetes cluster")
     cluster = make_cluster(settings)
     if not callable(getattr(cluster, "start_rollout_controller", None)):
         cluster.list_rollouts()  # an unloadable backend says why

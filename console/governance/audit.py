@@ -19,6 +19,7 @@ import getpass
 import hashlib
 import json
 import os
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,9 @@ from console.types import AuditEntry
 
 GENESIS = "0" * 64
 FIELDS = tuple(AuditEntry.__dataclass_fields__)
+# Lone surrogates: what Python makes of bytes in argv or the environment that are not UTF-8. They cannot
+# be written as UTF-8, so an entry holding one could never be hashed, written or read back.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def default_actor() -> str:
@@ -58,10 +62,11 @@ def entry_digest(fields: dict) -> str:
 
 
 def masked(value: Any) -> str:
-    """Text safe to write: mappings as JSON with secret fields masked, then secret-looking assignments."""
+    """Text safe to write: mappings as JSON with secret fields masked, then secret-looking assignments;
+    characters that are not text (lone surrogates, from undecodable bytes) become U+FFFD."""
     if isinstance(value, dict | list):
         value = json.dumps(mask_manifest(value), sort_keys=True, ensure_ascii=False, default=str)
-    return mask_line("" if value is None else str(value))
+    return _SURROGATE.sub("\ufffd", mask_line("" if value is None else str(value)))
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,12 @@ def parse_record(number: int, raw: str) -> AuditRecord:
         missing = [k for k in ("time", "action", "target", "prev_hash", "hash") if k not in data]
         if missing:
             raise ValueError(f"no {', '.join(missing)}")
-        entry = AuditEntry(**{k: str(data.get(k, "")) for k in FIELDS})
+        fields = {k: str(data.get(k, "")) for k in FIELDS}
+        if any(_SURROGATE.search(v) for v in fields.values()):
+            raise ValueError("holds an escaped lone surrogate (\\udXXX), which no writer produces")
+        entry = AuditEntry(**fields)
+    except RecursionError:
+        return AuditRecord(number, None, raw, "nested too deeply to be an entry")
     except ValueError as exc:
         return AuditRecord(number, None, raw, str(exc))
     return AuditRecord(number, entry, raw)
@@ -134,7 +144,7 @@ class AuditLog:
                 consistent = _head_matches(fh, head, size) if head is not None else size == 0
                 fields = {
                     "time": (now or datetime.now(UTC)).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                    "actor": with_identity(actor or default_actor(), identity),
+                    "actor": _SURROGATE.sub("\ufffd", with_identity(actor or default_actor(), identity)),
                     "action": masked(action), "target": masked(target), "before": masked(before),
                     "after": masked(after), "reason": masked(reason), "prev_hash": _chain_hash(last),
                 }
@@ -170,10 +180,17 @@ class AuditLog:
     def _read_head(self) -> tuple[AuditHead | None, str]:
         try:
             data = json.loads(self.head_path.read_text(encoding="utf-8"))
-            return AuditHead(int(data["count"]), str(data["hash"]), int(data["size"])), ""
+            head = AuditHead(int(data["count"]), str(data["hash"]), int(data["size"]))
+            if head.count < 0 or head.size < 0:
+                raise ValueError(f"count {head.count} and size {head.size} must be 0 or more")
+            return head, ""
         except FileNotFoundError:
             return None, ""
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except KeyError as exc:
+            return None, f"cannot read {self.head_path.name}: no {exc}"
+        except RecursionError:
+            return None, f"cannot read {self.head_path.name}: nested too deeply"
+        except (OSError, ValueError, TypeError, OverflowError) as exc:
             return None, f"cannot read {self.head_path.name}: {exc}"
 
     # -- reading ------------------------------------------------------------------------
@@ -270,7 +287,7 @@ def _chain_hash(last: bytes) -> str:
         value = json.loads(last).get("hash")
         if isinstance(value, str) and len(value) == 64:
             return value
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         pass
     return hashlib.sha256(last).hexdigest()
 
