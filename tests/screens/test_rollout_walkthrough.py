@@ -32,6 +32,8 @@ from tests.screens.test_cluster_view import notices, until
 
 pytestmark = [pytest.mark.mlflow_server, pytest.mark.timeout(300)]
 
+LATENCY_BOUND = 5.0  # seconds
+
 
 @pytest.fixture
 def demo(seeded_server, home):
@@ -46,7 +48,11 @@ def demo(seeded_server, home):
     for path in write_demo_rollouts(home, aliases["challenger"]):
         spec = load_spec(path.read_text())
         steps = tuple(dataclasses.replace(s, pause_seconds=4.0) if s.pause_seconds else s for s in spec.steps)
-        gates = tuple(dataclasses.replace(g, window_seconds=8.0, min_requests=5) for g in spec.gates)
+        # The p99 gate still runs, at 5 s: on a loaded 2-core CI machine the demo's 0.5 s bound is a
+        # timing assertion (it rolled a healthy canary back); the drill aborts on its error rate.
+        gates = tuple(dataclasses.replace(g, window_seconds=8.0, min_requests=5,
+                                          threshold=LATENCY_BOUND if g.metric.startswith("latency") else g.threshold)
+                      for g in spec.gates)
         path.write_text(dump_spec(dataclasses.replace(spec, steps=steps, gates=gates, analysis_interval=2.0)))
     yield seeded_server.url, aliases, seeded_server.demo_home / "data" / "credit-risk" / "eval.parquet"
     stop_runtime(home)
