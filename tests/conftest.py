@@ -20,13 +20,18 @@ ISOLATED_VARS = (
 SNAPSHOT_HOME = Path("/tmp/mlconsole-snapshots/home")
 
 
+SNAPSHOT_FIXTURES = {"snap_compare", "snapshot_home", "snapshot_registry", "snapshot_lock"}
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the groups into node ids
 def pytest_collection_modifyitems(config, items):
-    """Under xdist (`make test` runs two workers with --dist loadgroup): every screen test goes to one
-    worker, since the snapshot homes are fixed paths that one worker must own; every other module
-    stays whole on one worker, since module-scoped runtimes are built up test by test."""
+    """Under xdist (`make test` runs two workers with --dist loadgroup): every module that takes a
+    snapshot goes to one worker, since the snapshot homes are fixed paths behind a session-held lock
+    that one worker must own; every other module stays whole on one worker, since module-scoped
+    runtimes are built up test by test (long Pilot stories without snapshots balance the load)."""
+    snapshot_modules = {item.path for item in items if SNAPSHOT_FIXTURES.intersection(item.fixturenames)}
     for item in items:
-        if "/tests/screens/" in str(item.path):
+        if item.path in snapshot_modules:
             item.add_marker(pytest.mark.xdist_group("screens"))
         else:
             item.add_marker(pytest.mark.xdist_group(item.path.stem))
