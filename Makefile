@@ -52,6 +52,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/rollout.py
 	$(BIN)/python bench/cluster.py
 	$(BIN)/python bench/data.py
+	$(BIN)/python bench/gateway_soak.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -26,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 # In the order of the issues that introduced them; helpers (peers, load generators, apps) are not here.
-BENCHES = ["startup", "registry", "graph", "serving", "monitor", "rollout", "cluster", "data"]
+BENCHES = ["startup", "registry", "graph", "serving", "monitor", "rollout", "cluster", "data", "gateway_soak"]
 FIGURE = re.compile(r"(ratio|goal|median|p50|p95|p99|req/s|peak rss|\d(\.\d+)?x\b|×)", re.IGNORECASE)
 
 

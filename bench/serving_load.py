@@ -53,6 +53,7 @@ class LoadResult:
     errors: int
     client: str
     cpu: dict[str, float] = field(default_factory=dict)  # server CPU milliseconds per request, by process
+    max_ms: float = 0.0  # the slowest request (0 when the client did not measure it)
 
     @property
     def rps(self) -> float:
@@ -149,7 +150,7 @@ def run_wrk(url: str, body: str, connections: int, seconds: float, threads: int 
     data = json.loads(line[len(MARK):])
     errors = data["connect"] + data["read"] + data["write"] + data["status"] + data["timeout"]
     return LoadResult(data["requests"], data["duration_us"] / 1e6, data["p50"] / 1000, data["p90"] / 1000,
-                      data["p99"] / 1000, errors, "wrk")
+                      data["p99"] / 1000, errors, "wrk", max_ms=data["max"] / 1000)
 
 
 def run_python(url: str, body: str, connections: int, seconds: float) -> LoadResult:
@@ -195,7 +196,7 @@ def run_python(url: str, body: str, connections: int, seconds: float) -> LoadRes
     def pct(p: float) -> float:
         return flat[min(len(flat) - 1, int(p / 100 * len(flat)))] * 1000
 
-    return LoadResult(len(flat), elapsed, pct(50), pct(90), pct(99), sum(errors), "python")
+    return LoadResult(len(flat), elapsed, pct(50), pct(90), pct(99), sum(errors), "python", max_ms=flat[-1] * 1000)
 
 
 def load(url: str, body: str, connections: int, seconds: float, threads: int = 1) -> LoadResult:

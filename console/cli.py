@@ -91,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `mlconsole ... --json | head`: the reader left, as it may. Point stdout at /dev/null so the
+        # interpreter's final flush does not complain again, and exit as a closed pipe does (SIGPIPE).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 128 + 13
     except Exception as exc:
         if os.environ.get("MLCONSOLE_DEBUG"):
             raise

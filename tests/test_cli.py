@@ -56,3 +56,18 @@ def test_config_file_errors_exit_2_without_traceback(tmp_path):
 def test_unknown_flag_is_a_usage_error():
     out = run("--bogus")
     assert out.returncode == 2 and "unrecognized arguments" in out.stderr
+
+
+def test_a_closed_pipe_is_not_an_internal_error(tmp_path):
+    """`mlconsole ... | head`: the reader leaving early is normal; no 'internal error', no traceback."""
+    import subprocess
+    import sys
+
+    from tests.conftest import subprocess_env
+
+    proc = subprocess.Popen([sys.executable, "-m", "console.cli", "--home", str(tmp_path), "config", "show"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=subprocess_env())
+    proc.stdout.close()  # the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) in (0, 141), err
+    assert "internal error" not in err and "Traceback" not in err and "BrokenPipe" not in err, err
