@@ -43,16 +43,9 @@ test: $(VENV)/.installed-test system-deps
 lint: $(VENV)/.installed-test
 	$(BIN)/python -m ruff check .
 
+# Every benchmark in turn; bench/RESULTS.md gets one table of their figures and ratios.
 bench: $(VENV)/.installed-test
-	$(BIN)/python bench/startup.py
-	$(BIN)/python bench/registry.py
-	$(BIN)/python bench/graph.py
-	$(BIN)/python bench/serving.py
-	$(BIN)/python bench/monitor.py
-	$(BIN)/python bench/rollout.py
-	$(BIN)/python bench/cluster.py
-	$(BIN)/python bench/data.py
-	$(BIN)/python bench/gateway_soak.py
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
