@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import subprocess
-import sys
 import time
 
 import httpx
@@ -22,8 +19,6 @@ import pytest
 from textual.widgets import Label
 
 from backends.local.cluster import LocalCluster
-from backends.local.metrics_window import metrics_dir
-from backends.local.scraper import TARGETS_FILE
 from console.cluster_changes import ClusterChanges
 from console.config import load_settings
 from console.types import HealthState
@@ -32,10 +27,10 @@ from screens.keys import KeysScreen
 from screens.monitor import MonitorScreen
 from screens.registry import RegistryScreen
 from screens.widgets.resource_table import ResourceTable
-from tests.conftest import subprocess_env
 from tests.local_runtime import ROOT, manifest, stop_runtime, wait_for
 from tests.screens.helpers import make_app
 from tests.screens.test_cluster_view import until
+from tests.screens.test_monitor_view import scrape_and_load
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -209,14 +204,7 @@ async def test_prometheus_stopping_and_coming_back_while_the_monitor_follows_a_d
     home = runtime_home
     prometheus, restart = own_prometheus
     deploy(home, "scoring", (("main", 80), ("canary", 20)))
-    targets = metrics_dir(home) / TARGETS_FILE
-    wait_for(lambda: targets.exists() and len(json.loads(targets.read_text())) == 3, what="3 scrape targets")
-    prometheus.scrape("scoring", targets)
-    rows = home / "rows.csv"
-    rows.write_text("a,b\n" + "".join(f"{i / 10},{(i % 7) / 3}\n" for i in range(100)))
-    traffic = subprocess.Popen([sys.executable, "-m", "console.cli", "--home", str(home), "traffic", "scoring",
-                                "--rate", "20", "--duration", "150", "--from-dataset", str(rows)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=subprocess_env(), cwd=ROOT)
+    traffic = scrape_and_load(home, prometheus, rate=20, duration=150)
     try:
         app = make_app(home, metrics=prometheus.url)
         async with app.run_test(size=(120, 40)) as pilot:

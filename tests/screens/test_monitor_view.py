@@ -177,22 +177,11 @@ def test_monitor_snapshot(snap_compare, snapshot_home, pinned_clock, size, tab):
 
 async def test_monitor_shows_the_same_deployment_through_prometheus(runtime_home, prometheus):
     """--metrics URL: the view reads a real Prometheus scraping the runtime (Seldon's metric names)."""
-    import json
-
-    from backends.local.scraper import TARGETS_FILE
-
     home = runtime_home
     assert cli(home, "deploy", str(home / "graphs" / "scoring.yaml")).returncode == 0
     cluster = LocalCluster(home)
     wait_for(lambda: cluster.get_deployment("scoring").summary.phase == "Available", timeout=60, what="Available")
-    targets = metrics_dir(home) / TARGETS_FILE
-    wait_for(lambda: targets.exists() and len(json.loads(targets.read_text())) == 3, what="3 scrape targets")
-    prometheus.scrape("scoring", targets)
-    rows = home / "rows.csv"
-    rows.write_text("a,b\n" + "".join(f"{i / 10},{(i % 7) / 3}\n" for i in range(100)))
-    traffic = subprocess.Popen([sys.executable, "-m", "console.cli", "--home", str(home), "traffic", "scoring",
-                                "--rate", "30", "--duration", "30", "--from-dataset", str(rows)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=subprocess_env(), cwd=ROOT)
+    traffic = scrape_and_load(home, prometheus, rate=30, duration=30)
     try:
         app = make_app(home, metrics=prometheus.url)
         async with app.run_test(size=(120, 40)) as pilot:
@@ -208,3 +197,19 @@ async def test_monitor_shows_the_same_deployment_through_prometheus(runtime_home
             assert screen.metrics.overall.request_rate > 0 and screen.metrics.overall.error_rate == 0
     finally:
         traffic.kill()
+
+
+def scrape_and_load(home, prometheus, rate: int, duration: int) -> subprocess.Popen:
+    """Point Prometheus at the scoring deployment's 3 processes and send it traffic from a second process."""
+    import json
+
+    from backends.local.scraper import TARGETS_FILE
+
+    targets = metrics_dir(home) / TARGETS_FILE
+    wait_for(lambda: targets.exists() and len(json.loads(targets.read_text())) == 3, what="3 scrape targets")
+    prometheus.scrape("scoring", targets)
+    rows = home / "rows.csv"
+    rows.write_text("a,b\n" + "".join(f"{i / 10},{(i % 7) / 3}\n" for i in range(100)))
+    return subprocess.Popen([sys.executable, "-m", "console.cli", "--home", str(home), "traffic", "scoring",
+                             "--rate", str(rate), "--duration", str(duration), "--from-dataset", str(rows)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=subprocess_env(), cwd=ROOT)

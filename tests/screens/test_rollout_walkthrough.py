@@ -72,6 +72,29 @@ def traffic(home, registry, dataset) -> subprocess.Popen:
                             cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+async def follow_canary_to_completion(app, pilot, timeout: float) -> RolloutsScreen:
+    """`6`, then watch credit-risk's canary until Completed, failing at once on an abort; it must have
+    gone through 10% and then 50%. Returns the Rollouts view."""
+    await pilot.press("6")
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, RolloutsScreen)
+    weights: list[int] = []
+
+    def completed() -> bool:
+        r = screen.rollouts.get("credit-risk")
+        if r is None:
+            return False
+        if not weights or weights[-1] != r.canary_weight:
+            weights.append(r.canary_weight)
+        assert r.phase not in ("Aborted", "Failed", "Inconclusive"), r.message
+        return r.phase == "Completed"
+
+    await until(pilot, completed, timeout=timeout, what="the canary completed")
+    assert [w for w in weights if w in (10, 50, 100)][:2] == [10, 50], weights
+    return screen
+
+
 async def start_rollout_by_keys(app, pilot, strategy: str) -> None:
     """Cluster view, `o` on credit-risk: the challenger manifest, the strategy, the plan, confirm."""
     await pilot.press("5")
@@ -98,23 +121,7 @@ async def test_canary_of_the_challenger_then_a_rollback_drill(demo, home):
             await settle(pilot)
             # 1. The canary: 10% -> 50% -> 100%, gated, and credit-risk@champion moves to the challenger.
             await start_rollout_by_keys(app, pilot, "challenger-canary")
-            await pilot.press("6")
-            await settle(pilot)
-            screen = app.screen
-            assert isinstance(screen, RolloutsScreen)
-            weights: list[int] = []
-
-            def completed() -> bool:
-                r = screen.rollouts.get("credit-risk")
-                if r is None:
-                    return False
-                if not weights or weights[-1] != r.canary_weight:
-                    weights.append(r.canary_weight)
-                assert r.phase not in ("Aborted", "Failed", "Inconclusive"), r.message
-                return r.phase == "Completed"
-
-            await until(pilot, completed, timeout=150, what="the canary completed")
-            assert [w for w in weights if w in (10, 50, 100)][:2] == [10, 50], weights
+            await follow_canary_to_completion(app, pilot, timeout=150)
             champion = MlflowRegistry(registry_url).get_model("credit-risk").aliases["champion"]
             assert champion == before["challenger"], "the champion alias moved with the promotion"
             wait_for(lambda: [p.name for p in cluster.get_deployment("credit-risk").summary.predictors] == ["main"],

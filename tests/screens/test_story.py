@@ -44,7 +44,6 @@ from screens.model_versions import ModelVersionsScreen
 from screens.monitor import MonitorScreen
 from screens.node_editor import NodeEditor
 from screens.registry import RegistryScreen
-from screens.rollouts import RolloutsScreen
 from screens.version_detail import VersionDetailScreen
 from screens.widgets.column_panel import ColumnPanel
 from screens.widgets.data_grid import DataGrid
@@ -55,7 +54,7 @@ from tests.screens.helpers import make_app, settle
 from tests.screens.test_cluster_view import cells, notices, until
 from tests.screens.test_data_view import pick, wait_idle
 from tests.screens.test_lineage_view import labels
-from tests.screens.test_rollout_walkthrough import start_rollout_by_keys
+from tests.screens.test_rollout_walkthrough import follow_canary_to_completion, start_rollout_by_keys
 
 pytestmark = pytest.mark.timeout(420)
 
@@ -343,23 +342,7 @@ async def test_the_newcomer_story_by_keys_on_the_embedded_defaults(story):
         story.step("monitor")
         # 8. A canary of the challenger that promotes; @champion moves to its version.
         await start_rollout_by_keys(app, pilot, "challenger-canary")
-        await pilot.press("6")
-        await settle(pilot)
-        rollouts = app.screen
-        assert isinstance(rollouts, RolloutsScreen)
-        weights: list[int] = []
-
-        def completed() -> bool:
-            r = rollouts.rollouts.get("credit-risk")
-            if r is None:
-                return False
-            if not weights or weights[-1] != r.canary_weight:
-                weights.append(r.canary_weight)
-            assert r.phase not in ("Aborted", "Failed", "Inconclusive"), r.message
-            return r.phase == "Completed"
-
-        await until(pilot, completed, timeout=180, what="the canary completed")
-        assert [w for w in weights if w in (10, 50, 100)][:2] == [10, 50], weights
+        rollouts = await follow_canary_to_completion(app, pilot, timeout=180)
         table = rollouts.query_one("#rollouts-table", ResourceTable)
         await until(pilot, lambda: cells(table, 3) == ["Completed"], what="Completed in the table")
         assert aliases(home)["champion"] == challenger, "the champion alias moved with the promotion"
