@@ -423,6 +423,21 @@ children:
     assert source.load(CHAMPION) is source.load(CHAMPION)
 
 
+def test_loading_a_registry_model_writes_nothing_into_the_registry(seeded_home):
+    """MLflow's models:/ download drops `registered_model_meta` into the model's directory,
+    which for a local store is the registry itself; the loader reads from the underlying path."""
+    from backends.mlflow.model_loader import MlflowModelSource
+    from console.config import default_registry_uri
+
+    store = seeded_home / "registry"
+    before = sorted(str(p) for p in store.rglob("*") if p.is_file() and p.name != "mlflow.db")
+    fresh = MlflowModelSource(default_registry_uri(seeded_home))
+    assert fresh.load(CHAMPION) is not None
+    fresh.load("models:/credit-risk/1")
+    after = sorted(str(p) for p in store.rglob("*") if p.is_file() and p.name != "mlflow.db")
+    assert after == before
+
+
 def test_unknown_registry_model_is_not_found(source):
     with pytest.raises(NotFound, match="node 'ghost'.*credit-risk@nobody"):
         GraphExecutor(sdep("name: ghost\nmodelUri: models:/credit-risk@nobody"), source)

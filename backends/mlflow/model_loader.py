@@ -38,7 +38,7 @@ def load_pyfunc(tracking_uri: str, model_uri: str) -> Any:
         try:
             mlflow.set_tracking_uri(tracking_uri)
             mlflow.set_registry_uri(tracking_uri)
-            return mlflow.pyfunc.load_model(model_uri)
+            return mlflow.pyfunc.load_model(_underlying(model_uri))
         except ConsoleError:
             raise
         except Exception as exc:
@@ -51,6 +51,21 @@ def load_pyfunc(tracking_uri: str, model_uri: str) -> Any:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+
+def _underlying(model_uri: str) -> str:
+    """Where a models:/ URI's files live; other URIs as they are.
+
+    Loading through models:/ makes MLflow write a `registered_model_meta` file into the model's
+    directory after "downloading" it, and with a local artifact store that directory is the
+    registry's own store: reading a model would change the registry. Loading from the underlying
+    location reads the same files and writes nothing.
+    """
+    if not model_uri.startswith("models:/"):
+        return model_uri
+    from mlflow.store.artifact.models_artifact_repo import ModelsArtifactRepository
+
+    return ModelsArtifactRepository.get_underlying_uri(model_uri)
 
 
 def _load_error(exc: Exception, model_uri: str, endpoint: str) -> ConsoleError:
