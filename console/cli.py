@@ -55,6 +55,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _QuietParser(argparse.ArgumentParser):
+    def error(self, message: str):  # type: ignore[override]
+        raise argparse.ArgumentError(None, message)
+
+
+def _console_only(argv: list[str]) -> argparse.Namespace | None:
+    """The global flags when argv starts the console (no command, no --help or --version), else None.
+
+    Registering every command imports every command module; the console needs none of them,
+    and its first frame is the startup that users wait for.
+    """
+    light = _QuietParser(prog="mlconsole", add_help=False, parents=[_global_flags(suppress=False)])
+    try:
+        args, rest = light.parse_known_args(argv)
+    except argparse.ArgumentError:  # a malformed global flag: the full parser says so, with the usage
+        return None
+    return None if rest else args
+
+
 def _flags(args: argparse.Namespace) -> dict:
     return {k: getattr(args, k, None) for k in
             ("home", "context", "namespace", "registry", "metrics", "readonly", "theme")}
@@ -62,8 +81,9 @@ def _flags(args: argparse.Namespace) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse, load settings, then run a subcommand or the TUI. Returns the exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _console_only(sys.argv[1:] if argv is None else argv)
+    if args is None:
+        args = build_parser().parse_args(argv)
 
     from console.config import load_settings
     from console.errors import ConsoleError, InvalidSpec

@@ -31,6 +31,19 @@ def test_version_and_help_import_nothing_heavy():
     assert not loaded & (set(HEAVY) | {"textual", "rich", "httpx"})
 
 
+def test_starting_the_console_registers_no_command():
+    """The console's first frame waits for nothing the subcommands need."""
+    probe = ("import sys, console.cli as cli\n"
+             "args = cli._console_only(['--home', '/tmp/x', '--readonly'])\n"
+             "assert args.home == '/tmp/x' and args.readonly, args\n"
+             "for argv in (['--home', '/tmp/x', 'models', 'list'], ['--home'], ['--help'], ['--version']):\n"
+             "    assert cli._console_only(argv) is None, argv\n"
+             "print(sorted(m for m in sys.modules if m.startswith('console.commands.')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
 def test_app_module_imports_nothing_heavy():
     loaded = loaded_after("import console.app")
     assert not loaded & set(HEAVY), loaded & set(HEAVY)
