@@ -105,6 +105,7 @@ def seed_demo(tracking_uri: str, home: Path, progress: Callable[[str], None] = p
              # Few positives (about 4%): smaller, slower-learning trees generalise better.
              [_logistic, partial(_boosting, learning_rate=0.05, max_leaf_nodes=4, min_samples_leaf=150)]),
         ]
+        schemas: dict[str, object] = {}
         for model, dataset, frames, numeric, categorical, label, sensitive, trainers in specs:
             exp_id = _experiment(client, EXPERIMENTS[model], home, tracking_uri)
             features, versions = numeric + categorical, []
@@ -114,7 +115,7 @@ def seed_demo(tracking_uri: str, home: Path, progress: Callable[[str], None] = p
                     trained = train(frames["train"][features], frames["train"][label],
                                     frames["eval"][features], frames["eval"][label], numeric, categorical)
                 version, metrics = _log_run(client, exp_id, model, dataset, trained, frames, paths,
-                                            features, label, sensitive, commit)
+                                            features, label, sensitive, commit, schemas)
                 versions.append(version)
                 progress(f"{model} v{version}: {trained.run_name}  roc_auc {metrics['roc_auc']:.3f}  "
                          f"({time.monotonic() - t0:.1f} s)")
@@ -323,7 +324,8 @@ def _confusion(y, proba) -> dict[str, Any]:
 
 
 def _log_run(client, exp_id: str, model: str, dataset: str, trained: _Trained, frames, paths,
-             features: list[str], label: str, sensitive: list[str], commit: str) -> tuple[str, dict]:
+             features: list[str], label: str, sensitive: list[str], commit: str,
+             schemas: dict[str, object]) -> tuple[str, dict]:
     """One MLflow run for a trained candidate, its model registered as a new version of `model`."""
     import mlflow
     import mlflow.sklearn
@@ -355,6 +357,12 @@ def _log_run(client, exp_id: str, model: str, dataset: str, trained: _Trained, f
             path = paths[f"{dataset}-{part}"]
             ds = mlflow.data.from_pandas(frames[part], source=str(path), name=f"{dataset}-{part}",
                                          targets=label)
+            # Each candidate logs the same frames: MLflow infers a dataset's schema value by value
+            # (about half a second per frame), so infer it once and hand it to the later datasets.
+            if f"{dataset}-{part}" in schemas:
+                ds.__dict__["schema"] = schemas[f"{dataset}-{part}"]  # the cached_property's slot
+            else:
+                schemas[f"{dataset}-{part}"] = ds.schema
             mlflow.log_input(ds, context=context)
         # Run-level artifacts (MLflow 3 keeps the model itself under the logged model).
         mlflow.log_dict(_confusion(evaluation[label], proba), "evaluation/confusion_matrix.json")

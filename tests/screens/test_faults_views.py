@@ -36,6 +36,9 @@ pytestmark = pytest.mark.timeout(180)
 
 KEY_WAIT = 20.0  # seconds a key press may take before the console counts as frozen (a loaded 2-core machine)
 MODELS = ("fault-churn", "fault-scoring")
+# The header's health checks run every 10 s; these tests wait for two transitions each, so they
+# check every 2 s (the checks and what they report are unchanged, only how often they run).
+HEALTH_EVERY = 2.0
 
 
 def cells(table: ResourceTable, column: int) -> list[str]:
@@ -124,6 +127,7 @@ async def test_the_registry_stopping_and_coming_back_while_the_console_is_open(r
     home = runtime_home
     server, restart = own_mlflow
     deploy(home, "calm")
+    monkeypatch.setattr("console.app.HEALTH_SECONDS", HEALTH_EVERY)
     app = make_app(home, registry=server.url)
     async with app.run_test(size=(120, 40)) as pilot:
         keys = Keys(pilot)
@@ -205,6 +209,7 @@ async def test_prometheus_stopping_and_coming_back_while_the_monitor_follows_a_d
     prometheus, restart = own_prometheus
     deploy(home, "scoring", (("main", 80), ("canary", 20)))
     traffic = scrape_and_load(home, prometheus, rate=20, duration=150)
+    monkeypatch.setattr("console.app.HEALTH_SECONDS", HEALTH_EVERY)
     try:
         app = make_app(home, metrics=prometheus.url)
         async with app.run_test(size=(120, 40)) as pilot:

@@ -1,7 +1,9 @@
-"""The progressive-delivery walkthrough on the demo, by keys: a canary of the demo graph's
-challenger started from the Cluster view and watched to completion in the Rollouts view, the
-champion alias moving with it in a real MLflow server; then a rollback drill (a fifth of the
-candidate's requests failing) that rolls itself back, alias untouched; every step audited.
+"""The progressive-delivery walkthrough on the demo, by keys, against a real MLflow server: a
+canary of the demo graph's challenger started from the Cluster view and watched to completion in
+the Rollouts view, the champion alias moving with it in the server, every step audited.
+
+The rollback drill that follows it in the README runs in test_story.py (the embedded sqlite
+registry): the controller's abort path does not depend on where the registry lives.
 
 Everything is real: the MLflow server over HTTP, the runtime's processes loading the demo
 models from it, `mlconsole traffic` replaying the demo's evaluation data, the supervisor's
@@ -114,7 +116,7 @@ async def start_rollout_by_keys(app, pilot, strategy: str) -> None:
     await until(pilot, lambda: "rollout of credit-risk started" in notices(app), what="the rollout started")
 
 
-async def test_canary_of_the_challenger_then_a_rollback_drill(demo, home):
+async def test_canary_of_the_challenger_moves_the_champion_alias_in_the_mlflow_server(demo, home):
     registry_url, before, eval_data = demo
     out = cli(home, registry_url, "deploy", str(home / "graphs" / "credit-risk.yaml"), "--wait")
     assert out.returncode == 0, out.stdout + out.stderr
@@ -124,22 +126,9 @@ async def test_canary_of_the_challenger_then_a_rollback_drill(demo, home):
         app = make_app(home, registry=registry_url)
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
-            # 1. The canary: 10% -> 50% -> 100%, gated, and credit-risk@champion moves to the challenger.
+            # The canary: 10% -> 50% -> 100%, gated, and credit-risk@champion moves to the challenger.
             await start_rollout_by_keys(app, pilot, "challenger-canary")
             await follow_canary_to_completion(app, pilot, timeout=150)
-            champion = MlflowRegistry(registry_url).get_model("credit-risk").aliases["champion"]
-            assert champion == before["challenger"], "the champion alias moved with the promotion"
-            wait_for(lambda: [p.name for p in cluster.get_deployment("credit-risk").summary.predictors] == ["main"],
-                     timeout=90, what="the old predictor removed")
-
-            # 2. The drill: 20% to a candidate failing a fifth of its requests; it must roll back alone.
-            await start_rollout_by_keys(app, pilot, "challenger-drill")
-            await pilot.press("6")
-            await settle(pilot)
-            screen = app.screen
-            await until(pilot, lambda: screen.rollouts.get("credit-risk")
-                        and screen.rollouts["credit-risk"].phase == "Aborted", timeout=90, what="the drill aborted")
-            assert "error_rate" in screen.rollouts["credit-risk"].message
     finally:
         if load.poll() is None:
             load.send_signal(signal.SIGINT)
@@ -148,14 +137,13 @@ async def test_canary_of_the_challenger_then_a_rollback_drill(demo, home):
         except subprocess.TimeoutExpired:  # a loaded machine: SIGINT not handled in time, do not fail on it
             load.kill()
             load.communicate()
+    champion = MlflowRegistry(registry_url).get_model("credit-risk").aliases["champion"]
+    assert champion == before["challenger"], "the champion alias moved with the promotion"
     wait_for(lambda: [(p.name, p.traffic) for p in cluster.get_deployment("credit-risk").summary.predictors]
-             == [("main", 100)], timeout=30, what="all traffic back on the stable predictor")
-    assert MlflowRegistry(registry_url).get_model("credit-risk").aliases["champion"] == before["challenger"], \
-        "a rolled-back drill leaves the alias where it was"
+             == [("main", 100)], timeout=90, what="the old predictor removed, all traffic on main")
 
     entries = [e for e in AuditLog(home).entries() if "credit-risk" in e.target]
     actions = [e.action for e in entries]
-    assert actions.count("rollout.start.request") == 2, actions
-    assert "registry.alias.set" in actions, actions
-    aborted = [e for e in entries if e.action.startswith("rollout.") and "Aborted" in f"{e.after} {e.action}"]
-    assert aborted and "error_rate" in f"{aborted[-1].reason} {aborted[-1].after}", aborted
+    assert actions.count("rollout.start.request") == 1, actions
+    moved = [e for e in entries if e.action == "registry.alias.set"]
+    assert moved and f"v{before['challenger']}" in f"{moved[-1].after}", moved
