@@ -206,7 +206,7 @@ def run_graph(args: argparse.Namespace, settings: Settings) -> int:
 
     from backends.mlflow.model_loader import MlflowModelSource
     from console.commands.output import print_json
-    from console.graph.executor import GraphExecutor
+    from console.graph.executor import GraphExecutor, check_request
 
     text = args.input
     if text.startswith("@"):
@@ -221,9 +221,11 @@ def run_graph(args: argparse.Namespace, settings: Settings) -> int:
         if predictor is None:
             raise InvalidSpec(f"no predictor {args.predictor!r} in {dep.name}",
                               hint="predictors: " + ", ".join(p.name for p in dep.predictors))
+    # A malformed request is refused before any model loads (loading takes seconds).
+    request = check_request(text)
     executor = GraphExecutor(dep, MlflowModelSource(settings.registry),
                              predictor=predictor.name if predictor is not None else None)
-    result = executor.run(text, record=args.trace)
+    result = executor.run(request, record=args.trace)
     print_json(result.response)
     if args.trace:
         for node in result.nodes:

@@ -161,6 +161,13 @@ def _json(body: Any, what: str = "request") -> Any:
         raise InvalidSpec(f"{what} is not valid JSON: {exc}") from exc
 
 
+def check_request(body: Any) -> Any:
+    """A Seldon v1 request (JSON text or a dict) parsed and checked, as `run` would; InvalidSpec if not."""
+    request = _json(body)
+    parse_message(request)
+    return request
+
+
 def _in_node(exc: Exception, unit: _Unit, method: str) -> ConsoleError:
     """The error as a typed console error that names the node it happened in."""
     if isinstance(exc, ConsoleError):
