@@ -55,9 +55,10 @@ def _expectation(text: str | None) -> tuple[int, str] | None:
     if not text:
         return None
     number, _, digest = text.partition(":")
+    number = number.strip()  # str.strip() drops \x1c-\x1f too, which int() refuses: convert what was checked
     digest = digest.strip().lower().removeprefix("sha256:")
     # ASCII digits only: str.isdigit() also takes '²', which int() refuses
-    if not re.fullmatch(r"[0-9]+", number.strip()) or int(number) < 1 or len(digest) < 12 \
+    if not re.fullmatch(r"[0-9]+", number) or int(number) < 1 or len(digest) < 12 \
             or any(c not in "0123456789abcdef" for c in digest):
         raise InvalidSpec(f"--expect {text!r}: write N:HASH with the entry number and 12+ hex digits of its hash",
                           hint="`mlconsole audit verify` prints the newest entry's number and hash")
