@@ -39,6 +39,7 @@ from pathlib import Path
 
 import pytest
 from textual.binding import Binding
+from textual.command import CommandList
 from textual.dom import DOMNode
 
 import screens
@@ -46,7 +47,7 @@ import screens.widgets
 from console import command_line
 from tests.local_runtime import manifest, runtime_pids
 from tests.screens.helpers import make_app, settle
-from tests.screens.test_cluster_view import frozen_runtime
+from tests.screens.test_cluster_view import frozen_runtime, until
 from tests.screens.test_rollouts_view import frozen_rollout
 
 CHANGE, LOCAL, DIALOG, READ = "change", "local", "dialog", "read"
@@ -177,8 +178,24 @@ def home_view(home: Path) -> dict:
     return {"files": files, "registry": registry_rows(home), "processes": runtime_pids(home)}
 
 
+def readonly_app(home, **kw):
+    """make_app, its notices recorded as they are raised: a toast expires after a few seconds, and
+    on a loaded machine one could expire between counting the refusals and counting them again."""
+    app = make_app(home, readonly=True, **kw)
+    seen: list[str] = []
+    notify = app.notify
+
+    def recording(message, *args, **kwargs):
+        seen.append(str(message))
+        return notify(message, *args, **kwargs)
+
+    app.notify = recording
+    app.seen_notices = seen
+    return app
+
+
 def readonly_notices(app) -> list[str]:
-    return [n.message for n in app._notifications if "--readonly" in n.message]
+    return [m for m in app.seen_notices if "--readonly" in m]
 
 
 async def open_row(pilot, table_id: str, key: str | None = None) -> None:
@@ -248,7 +265,7 @@ def test_every_screen_with_changing_keys_is_reached():
 @pytest.mark.parametrize("screen_name", sorted(changing_keys()))
 async def test_every_changing_key_is_refused_with_a_notice_and_no_dialog(ro_home, screen_name):
     before = home_view(ro_home)
-    app = make_app(ro_home, readonly=True)
+    app = readonly_app(ro_home)
     pressed = []
     async with app.run_test(size=(120, 40)) as pilot:
         await REACH[screen_name](pilot)
@@ -275,7 +292,7 @@ async def test_palette_actions_are_refused_too(ro_home, screen_name):
     from console.app import ViewCommands
 
     before = home_view(ro_home)
-    app = make_app(ro_home, readonly=True)
+    app = readonly_app(ro_home)
     async with app.run_test(size=(120, 40)) as pilot:
         await REACH[screen_name](pilot)
         screen = app.screen
@@ -292,7 +309,8 @@ async def test_palette_actions_are_refused_too(ro_home, screen_name):
         count = len(readonly_notices(app))
         await pilot.press("ctrl+p")
         await pilot.press(*f"{first.description} (")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: any(c.option_count for c in app.screen.query(CommandList)),
+                    what="the palette's match")
         await pilot.press("enter")
         await settle(pilot, rounds=1)
         assert app.screen is screen and len(readonly_notices(app)) == count + 1
@@ -301,7 +319,7 @@ async def test_palette_actions_are_refused_too(ro_home, screen_name):
 
 async def test_command_line_deploy_only_opens_the_cluster_view(ro_home):
     before = home_view(ro_home)
-    app = make_app(ro_home, readonly=True)
+    app = readonly_app(ro_home)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("colon", *"deploy", "enter")
@@ -316,7 +334,7 @@ async def test_local_edits_stay_allowed(home):
     (home / "graphs").mkdir()
     path = home / "graphs" / "scoring.yaml"
     path.write_text(manifest("scoring"))
-    app = make_app(home, readonly=True)
+    app = readonly_app(home)
     async with app.run_test(size=(120, 40)) as pilot:
         await to_builder(pilot)
         builder = app.screen
