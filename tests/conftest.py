@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -23,18 +25,32 @@ SNAPSHOT_HOME = Path("/tmp/mlconsole-snapshots/home")
 SNAPSHOT_FIXTURES = {"snap_compare", "snapshot_home", "snapshot_registry", "snapshot_lock"}
 
 
+# The longest modules, longest first (measured with bench/suite_timeline.py). `make test` passes
+# --no-loadscope-reorder so xdist hands modules out in this order: started last, the one-test story
+# made the whole suite wait on a single worker for its last minute and a half.
+LONGEST_FIRST = (
+    "test_story", "test_readme_commands", "test_snapshots_registry", "test_readonly_cli", "test_graph_builder",
+    "test_monitor_view", "test_rollout_local", "test_data_view", "test_cluster_view", "test_readonly_views",
+    "test_rollout_walkthrough", "test_model_card_view", "test_faults_views", "test_models_cli",
+)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the groups into node ids
 def pytest_collection_modifyitems(config, items):
-    """Under xdist (`make test` runs two workers with --dist loadgroup): every module that takes a
-    snapshot goes to one worker, since the snapshot homes are fixed paths behind a session-held lock
-    that one worker must own; every other module stays whole on one worker, since module-scoped
-    runtimes are built up test by test (long Pilot stories without snapshots balance the load)."""
-    snapshot_modules = {item.path for item in items if SNAPSHOT_FIXTURES.intersection(item.fixturenames)}
+    """Under xdist (`make test` runs workers with --dist loadgroup) every module stays whole on one
+    worker: module-scoped runtimes are built up test by test. Modules that take snapshots may run on
+    different workers; their snapshot tests take turns (`snapshot_turn`). The longest modules go
+    first, then the others by their number of tests (as xdist itself would order them)."""
+    counts: dict[str, int] = {}
     for item in items:
-        if item.path in snapshot_modules:
-            item.add_marker(pytest.mark.xdist_group("screens"))
-        else:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+        counts[item.path.stem] = counts.get(item.path.stem, 0) + 1
+        item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+    def rank(item) -> tuple:
+        stem = item.path.stem
+        return (LONGEST_FIRST.index(stem), 0) if stem in LONGEST_FIRST else (len(LONGEST_FIRST), -counts[stem])
+
+    items.sort(key=rank)  # stable: a module's tests keep their order
 
 
 @pytest.fixture(autouse=True)
@@ -62,20 +78,53 @@ def settings(home) -> Settings:
     return load_settings({"home": str(home)}, env={})
 
 
-@pytest.fixture(scope="session")
-def snapshot_lock():
-    """Held from the first snapshot test to the end of the session.
+_held = threading.local()
 
-    Snapshot homes sit at fixed paths (the SVGs show them), so two pytest runs on one
-    machine (a developer's and a CI rehearsal, say) would empty each other's homes
-    mid-test; the second run waits here instead.
+
+@contextlib.contextmanager
+def snapshot_machine_lock():
+    """The machine-wide lock on the fixed snapshot homes; re-entrant within a thread.
+
+    Snapshot homes sit at fixed paths (the SVGs show them), so two tests taking snapshots at once
+    (two xdist workers, or a developer's run and a CI rehearsal on one machine) would empty each
+    other's homes mid-test; the second waits here instead.
     """
     import fcntl
 
+    if getattr(_held, "depth", 0):
+        _held.depth += 1
+        try:
+            yield
+        finally:
+            _held.depth -= 1
+        return
     SNAPSHOT_HOME.parent.mkdir(parents=True, exist_ok=True)
     with open(SNAPSHOT_HOME.parent.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        _held.depth = 1
+        try:
+            yield
+        finally:
+            _held.depth = 0
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(autouse=True)
+def snapshot_turn(request):
+    """A test that takes a snapshot or uses a snapshot home holds the machine lock throughout.
+    (Autouse fixtures are set up before the test's other function-scoped ones: the lock is held
+    before snapshot_home empties the home.)"""
+    if SNAPSHOT_FIXTURES.intersection(request.fixturenames):
+        with snapshot_machine_lock():
+            yield
+    else:
         yield
+
+
+@pytest.fixture(scope="session")
+def snapshot_lock():
+    """Kept for fixtures that name it: marks a test as one that takes its turn (see snapshot_turn)."""
+    return snapshot_machine_lock
 
 
 @pytest.fixture
@@ -137,3 +186,28 @@ def prometheus(tmp_path_factory):
         pytest.fail(str(exc), pytrace=False)
     yield server
     server.stop()
+
+
+# -- where the suite's time goes ---------------------------------------------------------------
+# MLCONSOLE_TEST_TIMELINE=FILE appends one JSON line per test (worker, start, end, node id), for
+# bench/suite_timeline.py to show what each xdist worker did when; unset, nothing is recorded.
+_timeline_starts: dict[str, float] = {}
+
+
+def pytest_runtest_logstart(nodeid, location):
+    if os.environ.get("MLCONSOLE_TEST_TIMELINE"):
+        import time
+
+        _timeline_starts[nodeid] = time.time()
+
+
+def pytest_runtest_logfinish(nodeid, location):
+    path = os.environ.get("MLCONSOLE_TEST_TIMELINE")
+    if path and nodeid in _timeline_starts:
+        import json
+        import time
+
+        line = json.dumps({"worker": os.environ.get("PYTEST_XDIST_WORKER", "main"), "node": nodeid,
+                           "start": _timeline_starts.pop(nodeid), "end": time.time()})
+        with open(path, "a") as fh:
+            fh.write(line + "\n")
