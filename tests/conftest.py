@@ -29,9 +29,10 @@ SNAPSHOT_FIXTURES = {"snap_compare", "snapshot_home", "snapshot_registry", "snap
 # --no-loadscope-reorder so xdist hands modules out in this order: started last, the one-test story
 # made the whole suite wait on a single worker for its last minute and a half.
 LONGEST_FIRST = (
-    "test_story", "test_readme_commands", "test_snapshots_registry", "test_readonly_cli", "test_graph_builder",
-    "test_monitor_view", "test_rollout_local", "test_data_view", "test_cluster_view", "test_readonly_views",
-    "test_rollout_walkthrough", "test_model_card_view", "test_faults_views", "test_models_cli",
+    # the story and the README's commands each run many processes: not started side by side
+    "test_story", "test_snapshots_registry", "test_readme_commands", "test_graph_builder", "test_readonly_cli",
+    "test_monitor_view", "test_rollout_local", "test_cluster_view", "test_data_view", "test_rollout_walkthrough",
+    "test_readonly_views", "test_model_card_view", "test_faults_views", "test_models_cli",
 )
 
 

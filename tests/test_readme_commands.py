@@ -270,8 +270,16 @@ def _replica_log_line(ctx):
 
     from backends.local.state import read_state
 
-    replica = read_state(ctx.home)["deployments"]["credit-risk"]["replicas"][0]
-    httpx.post(f"http://127.0.0.1:{replica['port']}/api/v1.0/predictions", content=b"{broken", timeout=10)
+    # A rollout of credit-risk runs in another track: a replica it is starting has no port yet.
+    deadline = time.monotonic() + 60
+    while True:
+        replicas = read_state(ctx.home)["deployments"]["credit-risk"]["replicas"]
+        port = next((r["port"] for r in replicas if r.get("kind") == "graph-server" and r.get("predictor") == "main"
+                     and r.get("port") and r.get("ready")), None)
+        if port or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    httpx.post(f"http://127.0.0.1:{port}/api/v1.0/predictions", content=b"{broken", timeout=10)
 
 
 def _await_mlflow(ctx):
