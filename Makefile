@@ -38,7 +38,7 @@ run: $(VENV)/.installed-run
 ## test: set up, lint, and run the whole suite
 test: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m ruff check .
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 lint: $(VENV)/.installed-test
 	$(BIN)/python -m ruff check .

@@ -25,33 +25,21 @@ SNAPSHOT_HOME = Path("/tmp/mlconsole-snapshots/home")
 SNAPSHOT_FIXTURES = {"snap_compare", "snapshot_home", "snapshot_registry", "snapshot_lock"}
 
 
-# The longest modules, longest first (measured with bench/suite_timeline.py). `make test` passes
-# --no-loadscope-reorder so xdist hands modules out in this order: started last, the one-test story
-# made the whole suite wait on a single worker for its last minute and a half.
-LONGEST_FIRST = (
-    # the story and the README's commands each run many processes: not started side by side
-    "test_story", "test_snapshots_registry", "test_readme_commands", "test_graph_builder", "test_readonly_cli",
-    "test_monitor_view", "test_rollout_local", "test_cluster_view", "test_data_view", "test_rollout_walkthrough",
-    "test_readonly_views", "test_model_card_view", "test_faults_views", "test_models_cli",
-)
-
-
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the groups into node ids
 def pytest_collection_modifyitems(config, items):
-    """Under xdist (`make test` runs workers with --dist loadgroup) every module stays whole on one
-    worker: module-scoped runtimes are built up test by test. Modules that take snapshots may run on
-    different workers; their snapshot tests take turns (`snapshot_turn`). The longest modules go
-    first, then the others by their number of tests (as xdist itself would order them)."""
-    counts: dict[str, int] = {}
+    """Under xdist (`make test` runs two workers with --dist loadgroup): every module that takes a
+    snapshot goes to one worker, and every other module stays whole on one worker, since
+    module-scoped runtimes are built up test by test.
+
+    Tried on 2 cores (bench/suite_timeline.py): letting snapshot modules spread over both workers,
+    longest modules first, made the heavy modules run side by side and the suite slower (916 s
+    against 809-841 s), and a snapshot caught a text cursor mid-focus; 3 workers did not help."""
+    snapshot_modules = {item.path for item in items if SNAPSHOT_FIXTURES.intersection(item.fixturenames)}
     for item in items:
-        counts[item.path.stem] = counts.get(item.path.stem, 0) + 1
-        item.add_marker(pytest.mark.xdist_group(item.path.stem))
-
-    def rank(item) -> tuple:
-        stem = item.path.stem
-        return (LONGEST_FIRST.index(stem), 0) if stem in LONGEST_FIRST else (len(LONGEST_FIRST), -counts[stem])
-
-    items.sort(key=rank)  # stable: a module's tests keep their order
+        if item.path in snapshot_modules:
+            item.add_marker(pytest.mark.xdist_group("screens"))
+        else:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
 @pytest.fixture(autouse=True)
