@@ -19,8 +19,6 @@ def main(path: str) -> None:
     rows = [json.loads(line) for line in open(path) if line.strip()]
     if not rows:
         sys.exit(f"{path}: no tests recorded")
-    if any(r["worker"] != "main" for r in rows):  # the xdist controller replays its workers' tests
-        rows = [r for r in rows if r["worker"] != "main"]
     t0 = min(r["start"] for r in rows)
     by_worker: dict[str, list[dict]] = defaultdict(list)
     for r in rows:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
@@ -28,8 +26,9 @@ SNAPSHOT_FIXTURES = {"snap_compare", "snapshot_home", "snapshot_registry", "snap
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the groups into node ids
 def pytest_collection_modifyitems(config, items):
     """Under xdist (`make test` runs two workers with --dist loadgroup): every module that takes a
-    snapshot goes to one worker, and every other module stays whole on one worker, since
-    module-scoped runtimes are built up test by test.
+    snapshot goes to one worker, since the snapshot homes are fixed paths behind a session-held lock
+    that one worker must own; every other module stays whole on one worker, since module-scoped
+    runtimes are built up test by test.
 
     Tried on 2 cores (bench/suite_timeline.py): letting snapshot modules spread over both workers,
     longest modules first, made the heavy modules run side by side and the suite slower (916 s
@@ -67,53 +66,20 @@ def settings(home) -> Settings:
     return load_settings({"home": str(home)}, env={})
 
 
-_held = threading.local()
+@pytest.fixture(scope="session")
+def snapshot_lock():
+    """Held from the first snapshot test to the end of the session.
 
-
-@contextlib.contextmanager
-def snapshot_machine_lock():
-    """The machine-wide lock on the fixed snapshot homes; re-entrant within a thread.
-
-    Snapshot homes sit at fixed paths (the SVGs show them), so two tests taking snapshots at once
-    (two xdist workers, or a developer's run and a CI rehearsal on one machine) would empty each
-    other's homes mid-test; the second waits here instead.
+    Snapshot homes sit at fixed paths (the SVGs show them), so two pytest runs on one
+    machine (a developer's and a CI rehearsal, say) would empty each other's homes
+    mid-test; the second run waits here instead.
     """
     import fcntl
 
-    if getattr(_held, "depth", 0):
-        _held.depth += 1
-        try:
-            yield
-        finally:
-            _held.depth -= 1
-        return
     SNAPSHOT_HOME.parent.mkdir(parents=True, exist_ok=True)
     with open(SNAPSHOT_HOME.parent.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        _held.depth = 1
-        try:
-            yield
-        finally:
-            _held.depth = 0
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-@pytest.fixture(autouse=True)
-def snapshot_turn(request):
-    """A test that takes a snapshot or uses a snapshot home holds the machine lock throughout.
-    (Autouse fixtures are set up before the test's other function-scoped ones: the lock is held
-    before snapshot_home empties the home.)"""
-    if SNAPSHOT_FIXTURES.intersection(request.fixturenames):
-        with snapshot_machine_lock():
-            yield
-    else:
         yield
-
-
-@pytest.fixture(scope="session")
-def snapshot_lock():
-    """Kept for fixtures that name it: marks a test as one that takes its turn (see snapshot_turn)."""
-    return snapshot_machine_lock
 
 
 @pytest.fixture
@@ -180,23 +146,20 @@ def prometheus(tmp_path_factory):
 # -- where the suite's time goes ---------------------------------------------------------------
 # MLCONSOLE_TEST_TIMELINE=FILE appends one JSON line per test (worker, start, end, node id), for
 # bench/suite_timeline.py to show what each xdist worker did when; unset, nothing is recorded.
-_timeline_starts: dict[str, float] = {}
-
-
-def pytest_runtest_logstart(nodeid, location):
-    if os.environ.get("MLCONSOLE_TEST_TIMELINE"):
-        import time
-
-        _timeline_starts[nodeid] = time.time()
-
-
-def pytest_runtest_logfinish(nodeid, location):
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Runs where the test runs (an xdist worker, or the only process), unlike the log hooks,
+    which the controller replays for every worker's test."""
     path = os.environ.get("MLCONSOLE_TEST_TIMELINE")
-    if path and nodeid in _timeline_starts:
-        import json
-        import time
+    if not path:
+        yield
+        return
+    import json
+    import time
 
-        line = json.dumps({"worker": os.environ.get("PYTEST_XDIST_WORKER", "main"), "node": nodeid,
-                           "start": _timeline_starts.pop(nodeid), "end": time.time()})
-        with open(path, "a") as fh:
-            fh.write(line + "\n")
+    start = time.time()
+    yield
+    line = json.dumps({"worker": os.environ.get("PYTEST_XDIST_WORKER", "main"), "node": item.nodeid,
+                       "start": start, "end": time.time()})
+    with open(path, "a") as fh:
+        fh.write(line + "\n")

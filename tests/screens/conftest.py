@@ -23,24 +23,8 @@ PINNED_NOW = PINNED_MS / 1000 + 2 * 3600
 
 
 @pytest.fixture(scope="session")
-def snapshot_registry() -> Path:
-    """A home with the demo seeded deterministically, once per test run; treat it as read-only.
-
-    Seeded under the snapshot machine lock, so no snapshot test reads it half-seeded; the xdist
-    workers of one run share it (the run's id marks it), another run seeds it again (identically).
-    """
-    from tests.conftest import snapshot_machine_lock
-
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid-{os.getpid()}"
-    marker = SNAPSHOT_REGISTRY_HOME.with_name("registry-home.seeded-by-run")  # outside: views list the home
-    with snapshot_machine_lock():
-        if not (marker.exists() and marker.read_text() == run):
-            _seed_snapshot_registry()
-            marker.write_text(run)
-    return SNAPSHOT_REGISTRY_HOME
-
-
-def _seed_snapshot_registry() -> None:
+def snapshot_registry(snapshot_lock) -> Path:
+    """A home with the demo seeded deterministically; treat it as read-only."""
     shutil.rmtree(SNAPSHOT_REGISTRY_HOME, ignore_errors=True)
     SNAPSHOT_REGISTRY_HOME.mkdir(parents=True)
     seeder = Path(__file__).with_name("seed_snapshot_registry.py")
@@ -62,6 +46,7 @@ def _seed_snapshot_registry() -> None:
     for path in SNAPSHOT_REGISTRY_HOME.rglob("*"):
         if path.name in ENVIRONMENT_FILES:
             path.write_text(ENVIRONMENT_FILES[path.name])
+    return SNAPSHOT_REGISTRY_HOME
 
 
 ENVIRONMENT_FILES = {
